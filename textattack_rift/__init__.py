@@ -1,0 +1,40 @@
+"""textattack-rift: RIFT robust fine-tuning and a shared synonym threat model for TextAttack.
+
+Importing the package puts an offline NLTK data directory on NLTK's path (so that ``import textattack``
+works without the internet) and nothing else; the public names below load lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from textattack_rift.resources.nltk_data import bootstrap as _bootstrap_nltk
+
+__version__ = "0.1.0.dev0"
+
+_bootstrap_nltk()
+
+# public name -> module that defines it (imported on first access, keeping `import` cheap)
+_LAZY = {
+    "register": "textattack_rift.integration.register",
+    "RiftUserError": "textattack_rift.errors",
+    "load_dataset": "textattack_rift.data",
+    "load_textattack_dataset": "textattack_rift.data",
+    "resolve_model_name": "textattack_rift.models.names",
+    "load_model": "textattack_rift.models.loading",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'textattack_rift' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
