@@ -1,0 +1,65 @@
+"""textattack-rift's own subcommands (``doctor``, ``prepare``), in TextAttack's command style."""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentDefaultsHelpFormatter
+
+from textattack.commands import TextAttackCommand
+
+
+class DoctorCommand(TextAttackCommand):
+    """List every resource, where it was found or how to get it; exit 0 when the core set is there."""
+
+    def run(self, args):
+        from textattack_rift.resources.doctor import core_ok, format_table, run_checks
+
+        rows = run_checks()
+        print(format_table(rows))
+        ok = core_ok(rows)
+        print("core resources: " + ("all present" if ok else "MISSING (see above)"))
+        return 0 if ok else 1
+
+    @staticmethod
+    def register_subcommand(subparsers):
+        parser = subparsers.add_parser(
+            "doctor", help="check offline resources and optional extras", formatter_class=ArgumentDefaultsHelpFormatter
+        )
+        parser.set_defaults(func=DoctorCommand())
+
+
+class PrepareCommand(TextAttackCommand):
+    """Build the offline resources once: NLTK data, the local dataset copies, the WordNet synonym set."""
+
+    def run(self, args):
+        from textattack_rift.data import build_rotten_tomatoes
+        from textattack_rift.resources import nltk_data
+
+        root = nltk_data.bootstrap()
+        print(f"NLTK data: {root}")
+        if nltk_data.ensure_wordnet(root) is None:
+            print(f"WordNet: not found ({nltk_data.WORDNET_APT_HINT})", file=sys.stderr)
+        path = build_rotten_tomatoes(force=args.force)
+        print(f"rotten_tomatoes: {path}")
+        if not args.skip_synonyms:
+            from textattack_rift.threat import build_synonym_set
+
+            synonyms = build_synonym_set("wordnet")
+            print(f"synonyms wordnet: {len(synonyms)} words with candidates")
+        return 0
+
+    @staticmethod
+    def register_subcommand(subparsers):
+        parser = subparsers.add_parser(
+            "prepare",
+            help="build offline resources (NLTK data, rotten_tomatoes copy, WordNet synonyms)",
+            formatter_class=ArgumentDefaultsHelpFormatter,
+        )
+        parser.add_argument("--force", action="store_true", help="rebuild the dataset copies")
+        parser.add_argument("--skip-synonyms", action="store_true", help="do not build the WordNet synonym set")
+        parser.set_defaults(func=PrepareCommand())
+
+
+def register_all(subparsers) -> None:
+    for command in (DoctorCommand, PrepareCommand):
+        command.register_subcommand(subparsers)

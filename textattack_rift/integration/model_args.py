@@ -1,0 +1,78 @@
+"""How TextAttack's ``--model`` / ``--model-from-huggingface`` / ``--model-name-or-path`` reach our names.
+
+TextAttack resolves models inside two classmethods; we wrap them so that aliases, offline copies and
+(later) registered RIFT model names resolve first, and everything else keeps its stock behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+
+from textattack_rift.errors import ResourceMissing
+from textattack_rift.models.names import MODEL_ALIASES, OFFLINE_COPIES, resolve_model_name
+
+_ORIGINAL = {}
+
+
+def _is_ours(name: str | None) -> bool:
+    return bool(name) and (name in MODEL_ALIASES or name in OFFLINE_COPIES or os.path.isdir(name))
+
+
+def _attack_create_model(original):
+    def create(cls, args):
+        import textattack
+
+        from textattack_rift.models.loading import load_model
+
+        name = args.model or args.model_from_huggingface
+        if _is_ours(name):
+            if os.path.isdir(name) and not os.path.isfile(os.path.join(name, "config.json")):
+                return original(args)  # TextAttack's own LSTM/CNN/T5 folders
+            return load_model(name)
+        if args.model and args.model not in textattack.model_args.HUGGINGFACE_MODELS and (
+            args.model not in textattack.model_args.TEXTATTACK_MODELS
+        ):
+            raise ResourceMissing(
+                f"unknown model {args.model!r}: not a directory, an alias ({', '.join(sorted(MODEL_ALIASES))}) "
+                "or a TextAttack model name (textattack attack --help lists them)"
+            )
+        return original(args)
+
+    return classmethod(create)
+
+
+def _train_create_model(original):
+    def create(cls, args):
+        name = args.model_name_or_path
+        if name not in ("lstm", "cnn"):
+            args.model_name_or_path = resolve_model_name(name)
+        return original(args)
+
+    return classmethod(create)
+
+
+def install() -> None:
+    """Wrap TextAttack's model factories (idempotent)."""
+    import textattack
+
+    targets = {
+        (textattack.model_args.ModelArgs, "_create_model_from_args"): _attack_create_model,
+        (textattack.training_args.CommandLineTrainingArgs, "_create_model_from_args"): _train_create_model,
+    }
+    for (owner, attr), make in targets.items():
+        if (owner, attr) in _ORIGINAL:
+            continue
+        original = getattr(owner, attr)  # bound classmethod
+        _ORIGINAL[(owner, attr)] = owner.__dict__.get(attr)
+        setattr(owner, attr, make(original))
+    for alias, hub_id in MODEL_ALIASES.items():
+        textattack.model_args.HUGGINGFACE_MODELS.setdefault(alias, hub_id)
+
+
+def uninstall() -> None:
+    for (owner, attr), raw in list(_ORIGINAL.items()):
+        if raw is None:
+            delattr(owner, attr)
+        else:
+            setattr(owner, attr, raw)
+        del _ORIGINAL[(owner, attr)]
