@@ -60,6 +60,26 @@ class PrepareCommand(TextAttackCommand):
         parser.set_defaults(func=PrepareCommand())
 
 
+class BenchCommand(TextAttackCommand):
+    """Benchmarks that print ratios measured in one run."""
+
+    def run(self, args):
+        if args.what == "startup":
+            from textattack_rift.bench.startup import bench_startup, format_startup
+
+            print(format_startup(bench_startup(args.runs)))
+        return 0
+
+    @staticmethod
+    def register_subcommand(subparsers):
+        parser = subparsers.add_parser(
+            "bench", help="benchmarks (ratios measured in one run)", formatter_class=ArgumentDefaultsHelpFormatter
+        )
+        parser.add_argument("what", choices=["startup"], help="startup: cost of the .pth hook")
+        parser.add_argument("--runs", type=int, default=20, help="repetitions")
+        parser.set_defaults(func=BenchCommand())
+
+
 def register_all(subparsers) -> None:
-    for command in (DoctorCommand, PrepareCommand):
+    for command in (DoctorCommand, PrepareCommand, BenchCommand):
         command.register_subcommand(subparsers)

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``textattack-rift bench``: ratios measured within one run (machines are noisy)."""
