@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -118,12 +119,17 @@ def test_textattack_train_then_pwws_attack_offline(tmp_path, tiny_bert_dir):
     attack = _run(
         [
             _textattack(), "attack", "--recipe", "pwws", "--model", str(tiny_bert_dir),
-            "--dataset-from-huggingface", "rotten_tomatoes", "--dataset-split", "test[:4]",
-            "--num-examples", "4", "--disable-stdout", "--silent",
+            "--dataset-from-huggingface", "rotten_tomatoes", "--dataset-split", "test[:20]",
+            "--filter-by-labels", "0", "--num-examples", "4", "--disable-stdout",
         ]
     )
     assert attack.returncode == 0, attack.stderr[-3000:]
-    assert "Number of successful attacks" in attack.stdout
+    counts = {
+        key: int(re.search(rf"Number of {key} attacks:\s*\|\s*(\d+)", attack.stdout).group(1))
+        for key in ("successful", "failed", "skipped")
+    }
+    assert sum(counts.values()) == 4
+    assert counts["successful"] + counts["failed"] >= 1, attack.stdout  # the attack really ran
 
 
 @pytest.mark.parametrize(

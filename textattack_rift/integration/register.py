@@ -19,11 +19,11 @@ def register() -> None:
     import textattack.commands.textattack_cli as cli
 
     from textattack_rift.data import install_into_textattack
-    from textattack_rift.integration import model_args
+    from textattack_rift.integration import textattack_args
     from textattack_rift.integration.train_command import RiftTrainModelCommand
 
     install_into_textattack()
-    model_args.install()
+    textattack_args.install()
     cli.TrainModelCommand = RiftTrainModelCommand
     _registered = True
 

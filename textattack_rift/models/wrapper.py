@@ -38,7 +38,7 @@ class PaddedHuggingFaceModelWrapper(HuggingFaceModelWrapper):
         if self._is_generator():
             return super().__call__(text_input_list)
         inputs = self.tokenizer(
-            text_input_list,
+            list(text_input_list),
             add_special_tokens=True,
             padding=True,
             truncation=True,

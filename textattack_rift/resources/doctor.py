@@ -168,16 +168,22 @@ def run_checks() -> list[Check]:
     return rows
 
 
-def format_table(rows: list[Check]) -> str:
-    header = ("", "resource", "where / why", "how to get it")
-    lines = [
-        (("ok" if r.ok else ("MISSING" if r.core else "-")), r.name + (" *" if r.core else ""), r.detail, "" if r.ok else r.hint)
-        for r in rows
-    ]
-    widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(3)]
+def format_table(rows: list[Check], width: int = 110) -> str:
+    """One line per resource (wrapped), with the way to get a missing one on the line below."""
+    import textwrap
+
+    name_w = max(len(r.name) for r in rows) + 2
+    indent = " " * (9 + name_w)
     out = []
-    for row in [header, *lines]:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(row[:3], widths)) + ("  " + row[3] if row[3] else ""))
+    for r in rows:
+        status = "ok" if r.ok else ("MISSING" if r.core else "-")
+        name = r.name + (" *" if r.core else "")
+        head = f"{status:<9}{name:<{name_w}}"
+        detail = textwrap.wrap(r.detail, width - len(head), break_long_words=False, break_on_hyphens=False) or [""]
+        out.append(head + detail[0])
+        out.extend(indent + line for line in detail[1:])
+        if not r.ok and r.hint:
+            out.extend(textwrap.wrap(f"how: {r.hint}", width, initial_indent=indent, subsequent_indent=indent))
     out.append("* needed by the offline main job")
     return "\n".join(out)
 

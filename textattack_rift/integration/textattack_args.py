@@ -1,6 +1,7 @@
-"""How TextAttack's ``--model`` / ``--model-from-huggingface`` / ``--model-name-or-path`` reach our names.
+"""How TextAttack's argument classes reach our names.
 
-TextAttack resolves models inside two classmethods; we wrap them so that aliases, offline copies and
+TextAttack resolves ``--model`` / ``--model-from-huggingface`` / ``--model-name-or-path`` and
+``--dataset-from-huggingface`` inside classmethods; we wrap them so that aliases, offline copies and
 (later) registered RIFT model names resolve first, and everything else keeps its stock behaviour.
 """
 
@@ -51,12 +52,27 @@ def _train_create_model(original):
     return classmethod(create)
 
 
+def _attack_create_dataset(original):
+    """TextAttack 0.3.11 crashes on ``name^subset`` with ``--dataset-split`` (it adds a tuple to a list)."""
+
+    def create(cls, args):
+        from textattack.shared.utils import ARGS_SPLIT_TOKEN
+
+        spec = args.dataset_from_huggingface
+        if isinstance(spec, str) and ARGS_SPLIT_TOKEN in spec:
+            args.dataset_from_huggingface = tuple(spec.split(ARGS_SPLIT_TOKEN))
+        return original(args)
+
+    return classmethod(create)
+
+
 def install() -> None:
-    """Wrap TextAttack's model factories (idempotent)."""
+    """Wrap TextAttack's model and dataset factories (idempotent)."""
     import textattack
 
     targets = {
         (textattack.model_args.ModelArgs, "_create_model_from_args"): _attack_create_model,
+        (textattack.dataset_args.DatasetArgs, "_create_dataset_from_args"): _attack_create_dataset,
         (textattack.training_args.CommandLineTrainingArgs, "_create_model_from_args"): _train_create_model,
     }
     for (owner, attr), make in targets.items():
