@@ -149,3 +149,17 @@ def test_bad_names_give_one_line_errors(args, message):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("textattack: error:") and message in last
     assert "Traceback" not in result.stderr
+
+
+def test_bad_data_file_gives_one_line_error(tmp_path):
+    bad = tmp_path / "reviews.csv"
+    bad.write_text("review,label\ngreat film,1\n", encoding="utf-8")
+    result = _run(
+        [_textattack(), "attack", "--recipe", "pwws", "--model", "minilm",
+         "--dataset-from-huggingface", str(bad), "--num-examples", "1"],
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("textattack: error:") and "reviews.csv" in last and "text" in last
+    assert "Traceback" not in result.stderr
