@@ -52,9 +52,9 @@ def built_home(tmp_path_factory, corpus_source) -> Path:
 @pytest.fixture
 def offline(monkeypatch):
     monkeypatch.setenv(network.OFFLINE_ENV, "1")
-    network.hub_reachable.cache_clear()
+    network.reset_probe()
     yield
-    network.hub_reachable.cache_clear()  # monkeypatch restores the environment after this
+    network.reset_probe()  # monkeypatch restores the environment after this
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ def _textattack() -> str:
 @pytest.fixture()
 def offline(monkeypatch):
     monkeypatch.setenv("TEXTATTACK_RIFT_OFFLINE", "1")
-    network.hub_reachable.cache_clear()
+    network.reset_probe()
     yield
-    network.hub_reachable.cache_clear()
+    network.reset_probe()
 
 
 def test_import_offline_in_fresh_home_then_textattack(tmp_path):

@@ -22,6 +22,10 @@ _LAZY = {
     "load_textattack_dataset": "textattack_rift.data",
     "resolve_model_name": "textattack_rift.models.names",
     "load_model": "textattack_rift.models.loading",
+    "ThreatModel": "textattack_rift.threat.threat_model",
+    "SynonymSet": "textattack_rift.threat.synonyms.base",
+    "CandidateBuilder": "textattack_rift.threat.candidates",
+    "RiftArgs": "textattack_rift.training.args",
 }
 
 __all__ = ["__version__", *_LAZY]

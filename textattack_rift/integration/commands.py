@@ -60,6 +60,34 @@ class PrepareCommand(TextAttackCommand):
         parser.set_defaults(func=PrepareCommand())
 
 
+class ThreatCommand(TextAttackCommand):
+    """Build a threat model from the shared flags, describe it, optionally save ``threat_model.json``."""
+
+    def run(self, args):
+        from textattack_rift.integration.threat_args import threat_model_from_args
+
+        threat_model = threat_model_from_args(args)
+        print(threat_model.describe())
+        print(f"synonym set {threat_model.synonyms.name}: {len(threat_model.synonyms)} words with candidates, "
+              f"fingerprint {threat_model.synonyms.fingerprint}; threat model fingerprint {threat_model.fingerprint}")
+        if args.save:
+            threat_model.save(args.save)
+            print(f"wrote {args.save}/threat_model.json")
+        return 0
+
+    @staticmethod
+    def register_subcommand(subparsers):
+        from textattack_rift.integration.threat_args import add_threat_model_arguments
+
+        parser = subparsers.add_parser(
+            "threat", help="build and describe a threat model (synonym set + constraints)",
+            formatter_class=ArgumentDefaultsHelpFormatter,
+        )
+        add_threat_model_arguments(parser)
+        parser.add_argument("--save", metavar="DIR", default=None, help="write DIR/threat_model.json")
+        parser.set_defaults(func=ThreatCommand())
+
+
 class BenchCommand(TextAttackCommand):
     """Benchmarks that print ratios measured in one run."""
 
@@ -81,5 +109,5 @@ class BenchCommand(TextAttackCommand):
 
 
 def register_all(subparsers) -> None:
-    for command in (DoctorCommand, PrepareCommand, BenchCommand):
+    for command in (DoctorCommand, PrepareCommand, ThreatCommand, BenchCommand):
         command.register_subcommand(subparsers)

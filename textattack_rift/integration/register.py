@@ -24,8 +24,39 @@ def register() -> None:
 
     install_into_textattack()
     textattack_args.install()
+    _register_threat_model_parts()
     cli.TrainModelCommand = RiftTrainModelCommand
     _registered = True
+
+
+# name on the command line -> (TextAttack module the class is set on, class path in textattack_rift)
+TRANSFORMATIONS = {
+    "rift-synonym-swap": ("transformations", "textattack_rift.threat.transformation.ThreatModelWordSwap"),
+}
+CONSTRAINTS = {
+    "rift-stopwords": ("constraints", "textattack_rift.threat.constraints.CaseInsensitiveStopwordModification"),
+    "rift-perturbable-columns": ("constraints", "textattack_rift.threat.constraints.PerturbableColumnsModification"),
+    "rift-pos": ("constraints", "textattack_rift.threat.constraints.WordNetPartOfSpeech"),
+}
+
+
+def _register_threat_model_parts() -> None:
+    """Put our classes where TextAttack's ``eval`` of dotted names finds them (``--transformation``,
+    ``--constraints``)."""
+    import importlib
+
+    import textattack
+    from textattack import attack_args
+
+    for table, entries in (
+        (attack_args.BLACK_BOX_TRANSFORMATION_CLASS_NAMES, TRANSFORMATIONS),
+        (attack_args.CONSTRAINT_CLASS_NAMES, CONSTRAINTS),
+    ):
+        for name, (ta_module, path) in entries.items():
+            module_path, class_name = path.rsplit(".", 1)
+            cls = getattr(importlib.import_module(module_path), class_name)
+            setattr(getattr(textattack, ta_module), class_name, cls)
+            table[name] = f"textattack.{ta_module}.{class_name}"
 
 
 def is_registered() -> bool:

@@ -33,8 +33,18 @@ def _can_connect(host: str, port: int, timeout: float) -> bool:
     return result[0]
 
 
-@functools.lru_cache(maxsize=None)
 def hub_reachable(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """False when offline is forced (checked on every call); else one cached, bounded probe per host."""
     if offline_forced():
         return False
+    return _probe(host, timeout)
+
+
+@functools.lru_cache(maxsize=None)
+def _probe(host: str, timeout: float) -> bool:
     return _can_connect(host, 443, timeout)
+
+
+def reset_probe() -> None:
+    """Forget the probe's answers (after the network changed; tests)."""
+    _probe.cache_clear()
