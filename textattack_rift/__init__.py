@@ -6,8 +6,7 @@ works without the internet) and nothing else; the public names below load lazily
 
 from __future__ import annotations
 
-import importlib
-
+from textattack_rift._lazy import lazy_exports
 from textattack_rift.resources.nltk_data import bootstrap as _bootstrap_nltk
 
 __version__ = "0.1.0.dev0"
@@ -30,15 +29,4 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textattack_rift' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

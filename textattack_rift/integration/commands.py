@@ -95,7 +95,19 @@ class BenchCommand(TextAttackCommand):
         if args.what == "startup":
             from textattack_rift.bench.startup import bench_startup, format_startup
 
-            print(format_startup(bench_startup(args.runs)))
+            print(format_startup(bench_startup(args.runs or 20)))
+        elif args.what == "train-step":
+            import json
+
+            from textattack_rift.training.bench import bench_train_step
+
+            result = bench_train_step(repeats=args.runs or 3)
+            print(json.dumps(result, indent=2))
+            print(
+                f"RIFT step / plain step: {result['rift_ratio']:.1f}x with {result['adv_steps']} fresh adversary steps, "
+                f"{result['rift_warm_ratio']:.1f}x warm-started ({result['warm_steps']} steps), "
+                f"{result['rift_short_ratio']:.1f}x with {result['warm_steps']} fresh steps at lr {result['short_lr']}"
+            )
         return 0
 
     @staticmethod
@@ -103,8 +115,12 @@ class BenchCommand(TextAttackCommand):
         parser = subparsers.add_parser(
             "bench", help="benchmarks (ratios measured in one run)", formatter_class=ArgumentDefaultsHelpFormatter
         )
-        parser.add_argument("what", choices=["startup"], help="startup: cost of the .pth hook")
-        parser.add_argument("--runs", type=int, default=20, help="repetitions")
+        parser.add_argument(
+            "what",
+            choices=["startup", "train-step"],
+            help="startup: cost of the .pth hook; train-step: one RIFT step against one plain fine-tuning step (MiniLM)",
+        )
+        parser.add_argument("--runs", type=int, default=None, help="repetitions (startup 20, train-step 3)")
         parser.set_defaults(func=BenchCommand())
 
 

@@ -12,7 +12,7 @@ Importing this package is cheap: each public name loads its module (TextAttack, 
 
 from __future__ import annotations
 
-import importlib
+from textattack_rift._lazy import lazy_exports
 
 # public name -> module that defines it
 _LAZY = {
@@ -27,15 +27,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textattack_rift.threat' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -5,7 +5,7 @@ Names load lazily (importing this package does not import torch).
 
 from __future__ import annotations
 
-import importlib
+from textattack_rift._lazy import lazy_exports
 
 _LAZY = {
     "RiftArgs": "textattack_rift.training.args",
@@ -35,15 +35,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'textattack_rift.training' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
