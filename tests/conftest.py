@@ -30,22 +30,12 @@ def tiny_bert_dir(tmp_path_factory, minilm_dir) -> Path:
 
     The large initialiser range makes its predictions sensitive to word swaps, so attacks can succeed.
     """
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import AutoTokenizer
 
-    torch.manual_seed(0)
+    from textattack_rift.models.tiny import tiny_bert_classifier
+
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        initializer_range=0.5,
-        num_labels=2,
-    )
-    model = BertForSequenceClassification(config)
+    model = tiny_bert_classifier(tokenizer.vocab_size, hidden_size=32, num_layers=2, max_positions=128)
     out = tmp_path_factory.mktemp("tiny-bert")
     model.save_pretrained(out)
     tokenizer.model_max_length = 128

@@ -32,6 +32,7 @@ from textattack_rift.training.objectives import (
 )
 from textattack_rift.training.sampler import ClassBalancedBatchSampler
 from textattack_rift.training.step import RiftBatch, rift_training_loss
+from textattack_rift.models.tiny import tiny_bert_classifier
 from textattack_rift.training.store import WarmStartStore
 from textattack_rift.training.teacher import make_teacher, teacher_features
 
@@ -39,22 +40,9 @@ VOCAB = 60
 
 
 def tiny_model(seed: int = 0, dropout: float = 0.0, num_labels: int = 2):
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=VOCAB,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=32,
-        initializer_range=0.5,
-        hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout,
-        num_labels=num_labels,
+    return tiny_bert_classifier(
+        VOCAB, hidden_size=16, num_layers=1, max_positions=32, dropout=dropout, num_labels=num_labels, seed=seed
     )
-    return BertForSequenceClassification(config)
 
 
 def hand_batch() -> RiftBatch:

@@ -20,6 +20,6 @@ def lazy_exports(package: str, table: dict[str, str]) -> tuple[Callable[[str], o
         return value
 
     def __dir__() -> list:
-        return sorted({*table, *vars(sys.modules[package])})
+        return sorted(getattr(sys.modules[package], "__all__", table))
 
     return __getattr__, __dir__

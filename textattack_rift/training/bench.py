@@ -235,7 +235,7 @@ def adversary_strength(
 def _load_classifier(model_dir, device: str, seed: int, tiny: bool = False):
     """(model, tokenizer, model_dir): the classifier from ``model_dir`` (default: packaged MiniLM), or a
     random tiny BERT with its tokenizer when ``tiny``."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForSequenceClassification
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     if model_dir is None:
@@ -247,17 +247,12 @@ def _load_classifier(model_dir, device: str, seed: int, tiny: bool = False):
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     if tiny:
-        config = BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=128,
-            initializer_range=0.2,
-            hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0,
+        from textattack_rift.models.tiny import tiny_bert_classifier
+
+        model = tiny_bert_classifier(
+            len(tokenizer), hidden_size=64, num_layers=2, max_positions=512, initializer_range=0.2, dropout=0.0, seed=seed
         )
-        return BertForSequenceClassification(config).to(device), tokenizer, model_dir
+        return model.to(device), tokenizer, model_dir
     old_verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the new classifier head's "newly initialized" warning
     try:
