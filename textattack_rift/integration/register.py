@@ -19,12 +19,13 @@ def register() -> None:
     import textattack.commands.textattack_cli as cli
 
     from textattack_rift.data import install_into_textattack
-    from textattack_rift.integration import textattack_args
+    from textattack_rift.integration import rift_train, textattack_args
     from textattack_rift.integration.train_command import RiftTrainModelCommand
 
     install_into_textattack()
     textattack_args.install()
     _register_threat_model_parts()
+    rift_train.install()
     cli.TrainModelCommand = RiftTrainModelCommand
     _registered = True
 

@@ -16,7 +16,13 @@ _ORIGINAL = {}
 
 
 def _is_ours(name: str | None) -> bool:
-    return bool(name) and (name in MODEL_ALIASES or name in OFFLINE_COPIES or os.path.isdir(name))
+    if not name:
+        return False
+    if name in MODEL_ALIASES or name in OFFLINE_COPIES or os.path.isdir(name):
+        return True
+    from textattack_rift.models.registry import is_registry_name
+
+    return is_registry_name(name)  # registered names and every rift-* name (unknown ones fail listing the known)
 
 
 def _attack_create_model(original):

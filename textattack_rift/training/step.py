@@ -115,7 +115,8 @@ def rift_training_loss(
 
     ``model`` is in train mode (the adversary switches to eval internally and restores it). The student
     feature S(x_hat) comes from the same forward pass as the adversarial logits; T(x) from one no-grad
-    pass of ``teacher``. Logs also hold ``adv_steps`` (the steps the adversary took).
+    pass of ``teacher``. Logs also hold ``adv_steps`` (the steps the adversary took) and the batch's
+    clean and adversarial accuracy (``clean_acc``, ``adv_acc``).
     """
     bare = unwrap_model(model)
     size = batch.input_ids.shape[0]
@@ -124,9 +125,15 @@ def rift_training_loss(
         if batch.token_type_ids is not None:
             kwargs["token_type_ids"] = batch.token_type_ids
         clean_logits = model(**kwargs).logits
-        return rift_loss(args, batch.labels, clean_logits, encoder=encoder_of(bare), pretrained=teacher)
+        loss, logs = rift_loss(args, batch.labels, clean_logits, encoder=encoder_of(bare), pretrained=teacher)
+        logs["clean_acc"] = batch_accuracy(clean_logits, batch.labels)
+        return loss, logs
 
     adversary = run_adversary(model, batch, args, store, generator)
+    if args.adv_free and store is not None:  # the outer backward also takes one adversary step (free_adversary)
+        from textattack_rift.training.free_adversary import free_token_weights
+
+        adversary.token_weights = free_token_weights(adversary, batch, args, store)
     clean_embeds = bare.get_input_embeddings()(batch.input_ids)
     adv_embeds = soft_embeddings(bare, batch.candidate_ids, adversary.token_weights)
     type_ids = None if batch.token_type_ids is None else batch.token_type_ids.repeat(2, 1)
@@ -156,4 +163,11 @@ def rift_training_loss(
         pretrained=teacher,
     )
     logs["adv_steps"] = float(adversary.steps)
+    logs["clean_acc"] = batch_accuracy(clean_logits, batch.labels)
+    logs["adv_acc"] = batch_accuracy(adv_logits, batch.labels)
     return loss, logs
+
+
+def batch_accuracy(logits: Tensor, labels: Tensor) -> float:
+    """Share of the batch whose argmax prediction is the label (for the metrics log)."""
+    return float((logits.detach().argmax(-1) == labels).float().mean())
