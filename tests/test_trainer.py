@@ -94,6 +94,7 @@ def _weights(directory) -> dict:
     return load_file(str(Path(directory) / "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_equals_the_uninterrupted_run(tiny_bert_dir, data, tmp_path):
     whole = _trainer(RiftTrainer, tiny_bert_dir, data, tmp_path / "whole").train()
     broken = tmp_path / "broken"
@@ -114,6 +115,7 @@ def test_resume_after_a_kill_equals_the_uninterrupted_run(tiny_bert_dir, data, t
     assert summary["finished"] and summary["steps"] == 14 and summary["method"] == "rift"
 
 
+@pytest.mark.slow
 def test_outputs_load_as_plain_classifier_and_log_every_term(tiny_bert_dir, data, tmp_path):
     best = _trainer(RiftTrainer, tiny_bert_dir, data, tmp_path / "run", num_epochs=1).train()
     out = best.parent
@@ -136,6 +138,7 @@ def test_outputs_load_as_plain_classifier_and_log_every_term(tiny_bert_dir, data
     assert (best / "README.md").is_file()  # model card
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,terms", [("standard", {"ce"}), ("ascc", {"ce", "kl"}), ("rift-unconditional", {"ce", "kl", "mi"})])
 def test_one_flag_selects_each_compared_method(tiny_bert_dir, data, tmp_path, method, terms):
     rift_args = RiftArgs.preset(method, adv_steps=1)
@@ -154,6 +157,7 @@ def test_weight_decay_only_on_the_new_heads(tiny_bert_dir, data, tmp_path):
     assert names == {"classifier.weight", "classifier.bias"}
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_naming_step_and_term_and_keeps_the_checkpoint(tiny_bert_dir, data, tmp_path):
     with pytest.raises(RiftUserError, match=r"step 5 .*'ce'.*checkpoints/step-4"):
         _trainer(PoisoningTrainer, tiny_bert_dir, data, tmp_path, poison_after=4).train()
@@ -161,6 +165,7 @@ def test_nan_loss_stops_naming_step_and_term_and_keeps_the_checkpoint(tiny_bert_
     assert (tmp_path / "checkpoints" / "step-4" / "training_state.pt").is_file()
 
 
+@pytest.mark.slow
 def test_bad_inputs_fail_before_training(tiny_bert_dir, minilm_dir, data, tmp_path):
     train, valid = data
     one_class = textattack.datasets.Dataset([("good film", 1), ("great fun", 1), ("fine work", 1), ("a joy", 1)])
@@ -194,6 +199,7 @@ def _textattack_train(*args, timeout=900, **env):
                           capture_output=True, text=True, timeout=timeout, env=environment)
 
 
+@pytest.mark.slow
 def test_literal_textattack_train_rift_with_minilm(tmp_path):
     out = tmp_path / "run"
     result = _textattack_train(

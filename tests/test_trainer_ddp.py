@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from transformers import AutoModelForSequenceClassification
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run_trains_and_writes_one_checkpoint(tiny_bert_dir, tmp_path):
     out = tmp_path / "ddp"
     command = [
