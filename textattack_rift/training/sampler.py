@@ -78,6 +78,11 @@ class ClassBalancedBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return self._num_batches
 
+    @property
+    def position(self) -> int:
+        """Batches of the current epoch handed out so far."""
+        return self._position
+
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch's plan; a new epoch starts at its first batch (the same epoch keeps its place)."""
         if epoch != self.epoch:

@@ -239,9 +239,9 @@ class RiftTrainer(textattack.Trainer):
             pending: list[dict] = []
             batches_in_epoch = len(self.sampler)
             for batch in loader:
-                micro = self.sampler._position  # batches of this epoch taken so far (no prefetch: num_workers=0)
+                taken = self.sampler.position  # batches of this epoch drawn so far (no prefetch: num_workers=0)
                 pending.append(self._micro_step(train_model, tokenizer, batch, step, len(pending), accum, epoch))
-                if len(pending) < accum and micro < batches_in_epoch:
+                if len(pending) < accum and taken < batches_in_epoch:
                     continue
                 self._optimizer_step(model, optimizer, scheduler)
                 step += 1
