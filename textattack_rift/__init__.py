@@ -21,6 +21,8 @@ _LAZY = {
     "load_textattack_dataset": "textattack_rift.data",
     "resolve_model_name": "textattack_rift.models.names",
     "load_model": "textattack_rift.models.loading",
+    "register_model": "textattack_rift.models.registry",
+    "evaluate": "textattack_rift.evaluation.runner",
     "ThreatModel": "textattack_rift.threat.threat_model",
     "SynonymSet": "textattack_rift.threat.synonyms.base",
     "CandidateBuilder": "textattack_rift.threat.candidates",

@@ -27,6 +27,11 @@ def register() -> None:
     _register_threat_model_parts()
     rift_train.install()
     cli.TrainModelCommand = RiftTrainModelCommand
+    from textattack_rift.attack_recipes import install_into_textattack as _install_recipes
+    from textattack_rift.integration.attack_command import RiftAttackCommand
+
+    _install_recipes()  # rift- recipes as TextAttack names; offline preflight of stock recipes
+    cli.AttackCommand = RiftAttackCommand
     _registered = True
 
 

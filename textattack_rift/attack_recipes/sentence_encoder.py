@@ -1,0 +1,135 @@
+"""Sentence-similarity constraints for rift-textfooler: MiniLM offline, USE where it can be loaded.
+
+TextFooler keeps a swap when the Universal Sentence Encoder's similarity between the windows (15 words)
+around the swapped word, before and after, is at least 0.84 (angular). USE cannot be downloaded here, so
+the offline encoder is the packaged MiniLM (mean pooling over tokens, as sentence-transformers does for
+all-MiniLM-L6-v2) with its own threshold, ``MINILM_THRESHOLD``, calibrated on Rotten Tomatoes sentences
+(see ``calibrate.py`` for the procedure and the measured numbers).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+
+import torch
+from textattack.constraints.semantics.sentence_encoders import SentenceEncoder
+
+from textattack_rift.errors import ResourceMissing, RiftUserError
+
+# Cosine similarity of MiniLM mean-pooled embeddings of the 15-word windows; see calibrate.py.
+MINILM_THRESHOLD = 0.86
+USE_THRESHOLD = 0.840845057  # TextFooler's angular threshold for USE (1 - 0.5 / pi)
+WINDOW = 15
+ENCODERS = ("auto", "minilm", "use", "none")
+
+_LOADED: dict[str, tuple] = {}  # resolved path -> (model, tokenizer), shared by every constraint
+_LOCK = threading.Lock()
+
+
+def _load_minilm(name: str):
+    from textattack_rift.models.names import resolve_model_name
+
+    path = resolve_model_name(name)
+    with _LOCK:
+        if path not in _LOADED:
+            import transformers
+
+            model = transformers.AutoModel.from_pretrained(path)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(path, use_fast=True)
+            model.eval()
+            if torch.cuda.is_available():
+                model.to("cuda")
+            _LOADED[path] = (model, tokenizer)
+    return _LOADED[path]
+
+
+def mean_pooled(model, tokenizer, sentences: list[str], batch_size: int = 64, max_length: int = 256) -> torch.Tensor:
+    """Mean of the last hidden states over real tokens (the sentence-transformers pooling for MiniLM)."""
+    device = next(model.parameters()).device
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(sentences), batch_size):
+            batch = tokenizer(
+                list(sentences[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            ).to(device)
+            hidden = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            out.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+class MiniLMSentenceEncoder(SentenceEncoder):
+    """TextAttack sentence-encoder constraint over MiniLM (``minilm``: the hub online, the packaged copy
+    offline; or any encoder directory / hub id). The model loads at the first check, once per process."""
+
+    def __init__(self, threshold: float = MINILM_THRESHOLD, metric: str = "cosine", model_name: str = "minilm", **kwargs):
+        super().__init__(threshold=threshold, metric=metric, **kwargs)
+        self.model_name = model_name
+        self.seconds = 0.0  # time spent encoding (benchmarks)
+
+    def encode(self, sentences):
+        model, tokenizer = _load_minilm(self.model_name)
+        began = time.perf_counter()
+        try:
+            return mean_pooled(model, tokenizer, list(sentences))
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def _sim_score(self, starting_text, transformed_text):
+        # TextAttack's own version calls ``self.model.encode``, which no subclass without a ``.model``
+        # (and not USE, whose model has no ``encode``) provides; score through ``encode`` instead.
+        return self._score_list(starting_text, [transformed_text])[0]
+
+    def extra_repr_keys(self):
+        return ["model_name"] + super().extra_repr_keys()
+
+
+def use_available() -> bool:
+    """USE can be used: ``tensorflow_hub`` is installed and TF-Hub answers."""
+    from textattack_rift.resources import network
+
+    return importlib.util.find_spec("tensorflow_hub") is not None and network.hub_reachable(host="tfhub.dev")
+
+
+def similarity_constraint(encoder: str = "auto", threshold: float | None = None):
+    """``(constraint or None, encoder used)`` for TextFooler's windowed similarity check.
+
+    ``auto``: USE when available, else MiniLM. ``threshold`` None takes the encoder's calibrated value.
+    Short texts are compared whole (TextFooler skips the check for texts shorter than the window, which
+    on sentence-length data would switch it off for most inputs).
+    """
+    choice = (encoder or "auto").strip().lower()
+    if choice not in ENCODERS:
+        raise RiftUserError(f"sentence encoder {encoder!r}: use one of {', '.join(ENCODERS)}")
+    if choice == "none":
+        return None, None
+    if choice == "use" or (choice == "auto" and use_available()):
+        if choice == "use" and not use_available():
+            raise ResourceMissing(
+                "the Universal Sentence Encoder needs tensorflow_hub (pip install 'textattack-rift[use]') and "
+                "tfhub.dev: use --sentence-encoder minilm (offline)"
+            )
+        from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder
+
+        constraint = UniversalSentenceEncoder(
+            threshold=USE_THRESHOLD if threshold is None else threshold,
+            metric="angular",
+            compare_against_original=False,
+            window_size=WINDOW,
+            skip_text_shorter_than_window=False,
+        )
+        return constraint, "use"
+    constraint = MiniLMSentenceEncoder(
+        threshold=MINILM_THRESHOLD if threshold is None else threshold,
+        metric="cosine",
+        compare_against_original=False,
+        window_size=WINDOW,
+        skip_text_shorter_than_window=False,
+    )
+    return constraint, "minilm"

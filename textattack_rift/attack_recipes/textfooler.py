@@ -1,0 +1,58 @@
+"""rift-textfooler: TextFooler (Jin et al. 2019) over the threat model's synonyms, offline-capable.
+
+Words ranked by how much deleting each one lowers the true class's score (TextAttack's
+``GreedyWordSwapWIR("delete")``), then swapped greedily in that order. TextFooler's own candidates (50
+counter-fitted embedding neighbours, cosine >= 0.5) are replaced by the threat model's; its NLTK tagger
+part-of-speech check by the WordNet one (``threat.constraints.WordNetPartOfSpeech``); its USE similarity
+(>= 0.84 angular over 15-word windows) by the MiniLM encoder with a threshold calibrated for MiniLM
+(``sentence_encoder.MINILM_THRESHOLD``), or USE itself where ``tensorflow_hub`` and TF-Hub are there.
+"""
+
+from __future__ import annotations
+
+from textattack import Attack
+from textattack.search_methods import GreedyWordSwapWIR
+
+from textattack_rift.attack_recipes.base import RiftRecipe, text
+from textattack_rift.attack_recipes.sentence_encoder import similarity_constraint
+from textattack_rift.errors import RiftUserError
+
+
+def _threshold(value):
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "default")):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RiftUserError(f"recipe option similarity must be a number in (0, 1], got {value!r}") from None
+    if not 0.0 < number <= 1.0:
+        raise RiftUserError(f"recipe option similarity must be a number in (0, 1], got {value!r}")
+    return number
+
+
+class RiftTextFooler(RiftRecipe):
+    """Deletion-ranked greedy swaps under the threat model, a WordNet POS check and a sentence-similarity
+    check (``encoder``: auto/minilm/use/none; ``similarity``: a threshold other than the calibrated one)."""
+
+    name = "rift-textfooler"
+    OPTIONS = {"encoder": ("auto", text("encoder")), "similarity": (None, _threshold)}
+
+    @classmethod
+    def compose(cls, model_wrapper, threat_model, options):
+        from textattack_rift.threat.constraints import WordNetPartOfSpeech
+
+        constraints = threat_model.constraints()
+        if not threat_model.pos_check:
+            constraints.append(WordNetPartOfSpeech())
+        similarity, encoder = similarity_constraint(options["encoder"], options["similarity"])
+        if similarity is not None:
+            constraints.append(similarity)
+        attack = Attack(
+            cls.goal_function(model_wrapper), constraints, threat_model.transformation(), GreedyWordSwapWIR("delete")
+        )
+        record = {
+            "sentence_encoder": encoder,
+            "similarity": None if similarity is None else float(similarity.threshold),
+            "pos_check": True,
+        }
+        return attack, record

@@ -1,0 +1,89 @@
+"""``eval_config.json``: what an evaluation folder holds results for, checked before resuming.
+
+Results can be reused only for the same model weights, dataset, split, subset (size, seed and the
+rows' contents), threat model and per-attack options. The list of attacks may grow or shrink between
+runs: each (attack, example) record stands on its own, so adding an attack to a finished evaluation
+attacks only with the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Mapping
+
+from textattack_rift.errors import RiftUserError
+from textattack_rift.resources import atomic
+
+FILENAME = "eval_config.json"
+FORMAT = "textattack-rift/evaluation"
+VERSION = 1
+# key -> how a mismatch is described
+_CHECKED = {
+    "model_fingerprint": "model weights",
+    "dataset": "dataset",
+    "split": "split",
+    "num_examples": "--num-examples",
+    "seed": "--seed",
+    "subset_fingerprint": "the subset's rows (the dataset copy changed?)",
+    "threat_fingerprint": "threat model",
+}
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+
+
+def model_fingerprint(model_path: str) -> str:
+    """Digest of a model directory's weight files (and config); a hub id stands for itself."""
+    path = Path(model_path)
+    if not path.is_dir():
+        return f"hub:{model_path}"
+    digest = hashlib.sha256()
+    for name in ("config.json", *_WEIGHT_FILES):
+        file = path / name
+        if file.is_file():
+            digest.update(name.encode())
+            with open(file, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def build_config(**fields) -> dict:
+    return {"format": FORMAT, "version": VERSION, **fields}
+
+
+def _show(value) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def check_and_store(directory: Path, config: Mapping) -> dict:
+    """Compare ``config`` with the folder's stored one (error naming the first mismatch), then store
+    the merged config (attacks accumulate). Returns what was stored."""
+    path = Path(directory) / FILENAME
+    stored: dict = {}
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise RiftUserError(f"{path} is not valid JSON ({err.msg}): delete the folder or choose another --out") from None
+        if stored.get("format") != FORMAT:
+            raise RiftUserError(f"{path} was not written by textattack-rift evaluate: choose another --out")
+        for key, label in _CHECKED.items():
+            if key in stored and stored[key] != config.get(key):
+                raise RiftUserError(
+                    f"{directory} holds an evaluation with a different {label} ({_show(stored[key])}, now "
+                    f"{_show(config.get(key))}): use another --out, or the same arguments to resume"
+                )
+        old_attacks = stored.get("attacks") or {}
+        for name, options in (config.get("attacks") or {}).items():
+            if name in old_attacks and old_attacks[name] != options:
+                raise RiftUserError(
+                    f"{directory} holds {name} results with options {_show(old_attacks[name])}, now {_show(options)}: "
+                    "use another --out, or the same options to resume"
+                )
+    merged = dict(config)
+    merged["attacks"] = {**(stored.get("attacks") or {}), **(config.get("attacks") or {})}
+    os.makedirs(directory, exist_ok=True)
+    atomic.write_json(path, merged)
+    return merged

@@ -1,0 +1,172 @@
+"""Per-example results as JSON lines: one line per (attack, example), appended and flushed as it is made.
+
+A record: ``attack``, ``example`` (row index in the split), ``status`` (``succeeded``: the prediction
+flipped; ``failed``: it held; ``skipped``: the clean prediction was already wrong), ``correct``,
+``ground_truth``, ``original_output`` / ``perturbed_output`` (predicted labels), ``original_text`` /
+``perturbed_text``, ``queries``, ``words_changed``, ``num_words``, ``words_changed_share``,
+``seconds``, ``threat_fingerprint`` (None for a stock recipe) and ``finished_at``.
+
+A killed run leaves at most a torn last line. On resume every readable line is kept; a torn or corrupt
+line is dropped with a warning (the file is rewritten without it), and its pair is attacked again.
+Parallel workers write ``results.part-<k>.jsonl`` each; ``merge`` folds them into ``results.jsonl``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from textattack_rift.resources import atomic
+
+logger = logging.getLogger("textattack_rift.evaluation")
+
+RESULTS_FILE = "results.jsonl"
+PART_GLOB = "results.part-*.jsonl"
+STATUSES = ("succeeded", "failed", "skipped")
+_REQUIRED = ("attack", "example", "status")
+
+
+def record_from_result(attack_name: str, example: int, result, seconds: float, threat_fingerprint: str | None) -> dict:
+    """A JSON-ready record from a TextAttack ``AttackResult``."""
+    from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
+
+    if isinstance(result, SkippedAttackResult):
+        status = "skipped"
+    elif isinstance(result, SuccessfulAttackResult):
+        status = "succeeded"
+    else:
+        status = "failed"
+    original = result.original_result.attacked_text
+    perturbed = result.perturbed_result.attacked_text
+    num_words = len(original.words)
+    changed = 0 if status == "skipped" else len(original.all_words_diff(perturbed))
+    return {
+        "attack": attack_name,
+        "example": int(example),
+        "status": status,
+        "correct": status != "skipped",
+        "ground_truth": _plain(result.original_result.ground_truth_output),
+        "original_output": _plain(result.original_result.output),
+        "perturbed_output": _plain(result.perturbed_result.output),
+        "original_text": original.printable_text(),
+        "perturbed_text": perturbed.printable_text(),
+        "queries": int(result.perturbed_result.num_queries),
+        "words_changed": changed,
+        "num_words": num_words,
+        "words_changed_share": (changed / num_words) if num_words else 0.0,
+        "seconds": round(float(seconds), 4),
+        "threat_fingerprint": threat_fingerprint,
+        "finished_at": _now(),
+    }
+
+
+def _plain(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _valid(record) -> bool:
+    return (
+        isinstance(record, dict)
+        and all(k in record for k in _REQUIRED)
+        and record["status"] in STATUSES
+        and isinstance(record["example"], int)
+    )
+
+
+def read_records(path: Path, repair: bool = True) -> list[dict]:
+    """Readable records of one file. Bad lines (torn, corrupt, not a record) are dropped with a warning;
+    with ``repair`` the file is rewritten without them so the next append starts on a clean line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    good, bad = [], []
+    lines = raw.split(b"\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if _valid(record):
+            good.append(record)
+        else:
+            bad.append(number)
+    torn_end = bool(raw) and not raw.endswith(b"\n")
+    if bad:
+        logger.warning(
+            f"{path}: dropped {len(bad)} unreadable line(s) (line {', '.join(map(str, bad[:5]))}"
+            f"{', ...' if len(bad) > 5 else ''}), probably from an interrupted run; those examples are attacked again"
+        )
+    if repair and (bad or torn_end):
+        write_records(path, good)
+    return good
+
+
+def write_records(path: Path, records: Iterable[dict]) -> None:
+    atomic.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+class ResultsStore:
+    """The records of one evaluation folder: ``results.jsonl`` plus any workers' part files."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+        self.path = self.directory / RESULTS_FILE
+
+    def part_path(self, rank: int) -> Path:
+        return self.directory / f"results.part-{rank}.jsonl"
+
+    def part_paths(self) -> list[Path]:
+        return sorted(self.directory.glob(PART_GLOB))
+
+    def load(self) -> dict[tuple[str, int], dict]:
+        """(attack, example) -> record over the main file and the parts; a later record of a pair wins."""
+        done: dict[tuple[str, int], dict] = {}
+        for path in (self.path, *self.part_paths()):
+            for record in read_records(path):
+                done[(record["attack"], record["example"])] = record
+        return done
+
+    @contextlib.contextmanager
+    def appender(self, path: Path | None = None) -> Iterator["Appender"]:
+        """Append records to ``path`` (default ``results.jsonl``), each flushed to disk at once."""
+        path = self.path if path is None else path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as handle:
+            yield Appender(handle)
+
+    def merge(self, attack_order: Sequence[str]) -> None:
+        """Fold the part files into ``results.jsonl`` (ordered by attack, then example) and remove them."""
+        parts = self.part_paths()
+        if not parts:
+            return
+        rank = {name: i for i, name in enumerate(attack_order)}
+        records = sorted(self.load().values(), key=lambda r: (rank.get(r["attack"], len(rank)), r["attack"], r["example"]))
+        write_records(self.path, records)
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+class Appender:
+    def __init__(self, handle):
+        self._handle = handle
+
+    def append(self, record: dict) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
