@@ -140,6 +140,7 @@ def test_evaluate_shares_one_subset_and_resumes_without_redoing(model_dir, isola
         assert r["status"] in ("succeeded", "failed", "skipped") and r["queries"] >= 1 and r["seconds"] > 0
         assert r["correct"] == (r["original_output"] == r["ground_truth"])
         assert (r["threat_fingerprint"] is None) == (r["attack"] == "pwws")
+        assert isinstance(r["recipe_options"], dict) and "lm_filter" in r["recipe_options"]
     assert {r["threat_fingerprint"] for r in records if r["attack"] == "rift-pwws"} == {summary["threat_model"]["fingerprint"]}
     assert summary["attacks"]["rift-pwws"]["examples"] == 4 and summary["complete"]
     for name in ("summary.json", "summary.md", "accuracy.png"):

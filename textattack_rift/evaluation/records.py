@@ -4,7 +4,8 @@ A record: ``attack``, ``example`` (row index in the split), ``status`` (``succee
 flipped; ``failed``: it held; ``skipped``: the clean prediction was already wrong), ``correct``,
 ``ground_truth``, ``original_output`` / ``perturbed_output`` (predicted labels), ``original_text`` /
 ``perturbed_text``, ``queries``, ``words_changed``, ``num_words``, ``words_changed_share``,
-``seconds``, ``threat_fingerprint`` (None for a stock recipe) and ``finished_at``.
+``seconds``, ``threat_fingerprint`` (None for a stock recipe), ``recipe_options`` (the recipe's options
+in effect, e.g. whether the genetic attack's language-model filter was on) and ``finished_at``.
 
 A killed run leaves at most a torn last line. On resume every readable line is kept; a torn or corrupt
 line is dropped with a warning (the file is rewritten without it), and its pair is attacked again.
@@ -30,8 +31,10 @@ STATUSES = ("succeeded", "failed", "skipped")
 _REQUIRED = ("attack", "example", "status")
 
 
-def record_from_result(attack_name: str, example: int, result, seconds: float, threat_fingerprint: str | None) -> dict:
-    """A JSON-ready record from a TextAttack ``AttackResult``."""
+def record_from_result(
+    attack_name: str, example: int, result, seconds: float, threat_fingerprint: str | None, options: dict | None = None
+) -> dict:
+    """A JSON-ready record from a TextAttack ``AttackResult`` (``options``: the recipe's options in effect)."""
     from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
 
     if isinstance(result, SkippedAttackResult):
@@ -60,6 +63,7 @@ def record_from_result(attack_name: str, example: int, result, seconds: float, t
         "words_changed_share": (changed / num_words) if num_words else 0.0,
         "seconds": round(float(seconds), 4),
         "threat_fingerprint": threat_fingerprint,
+        "recipe_options": json.loads(json.dumps(options or {}, default=str)),
         "finished_at": _now(),
     }
 

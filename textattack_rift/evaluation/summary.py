@@ -55,6 +55,9 @@ def summarize(records: Iterable[Mapping], attacks: Sequence[str], indices: Seque
         if r["attack"] in table and r["example"] in wanted:
             table[r["attack"]][r["example"]] = r
     per_attack = {a: attack_numbers(table[a].values()) for a in attacks}
+    for a in attacks:  # the options in effect, as the latest record of the attack states them
+        latest = max(table[a].values(), key=lambda r: str(r.get("finished_at", "")), default={})
+        per_attack[a]["recipe_options"] = latest.get("recipe_options")
     covered = set(wanted)
     for per in table.values():
         covered &= set(per)
@@ -99,6 +102,13 @@ def summary_markdown(summary: Mapping, title: str | None = None, lines_before: S
         f"| **all attacks** | {u['examples']} | {_p(u['clean_accuracy'])} | **{_p(u['accuracy_under_attack'])}** | "
         f"{_p(u['attack_success_rate'])} | - | - | {_f(u['seconds'])} |"
     )
+    options = []
+    for name, n in summary["attacks"].items():
+        shown = ", ".join(f"{k}={v}" for k, v in sorted((n.get("recipe_options") or {}).items()) if v is not None)
+        if shown:
+            options.append(f"{name}: {shown}")
+    if options:
+        out += ["", "Recipe options in effect: " + "; ".join(options) + "."]
     out.append("")
     out.append(
         "Accuracy under attack: correct and not flipped, over all examples; attack success rate: flipped over "

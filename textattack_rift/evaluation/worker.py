@@ -57,7 +57,8 @@ def attack_one(attacks: AttackSet, name: str, example: Example, seed: int) -> di
     started = time.perf_counter()
     result = attack.attack(OrderedDict(inputs), int(label))
     seconds = time.perf_counter() - started
-    return record_from_result(name, index, result, seconds, threat.fingerprint if threat is not None else None)
+    fingerprint = threat.fingerprint if threat is not None else None
+    return record_from_result(name, index, result, seconds, fingerprint, getattr(attack, "rift_options", None))
 
 
 def run_pairs(
