@@ -42,14 +42,9 @@ prepare() {
 }
 
 main_job() {
-  say "Main job: fine-tune MiniLM on rotten_tomatoes, then attack it with PWWS"
-  textattack train --model-name-or-path minilm --dataset rotten_tomatoes \
-    --dataset-train-split 'train[:2048]' --dataset-eval-split 'validation[:512]' \
-    --num-epochs 1 --per-device-train-batch-size 32 --model-max-length 64 \
-    --output-dir "$OUT/train"
-  textattack attack --recipe pwws --model "$OUT/train/best_model" \
-    --dataset-from-huggingface rotten_tomatoes --dataset-split test --num-examples 20 \
-    --log-to-csv "$OUT/attack" --disable-stdout
+  say "Main job: standard vs ASCC vs RIFT on rotten_tomatoes (recipes/rotten_tomatoes-minilm.toml), attacked by four recipes"
+  # Resumes where it stopped when rerun; the table is printed at the end and written to $OUT/report.md.
+  "$PY" -m textattack_rift run rotten_tomatoes-minilm --out "$OUT"
 }
 
 case "${1:-}" in
