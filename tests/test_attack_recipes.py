@@ -268,7 +268,7 @@ def test_lm_filter_scores_each_pair_once_and_applies_the_bound(tiny_lm_dir, thre
 
     lm = WindowLanguageModelFilter(str(tiny_lm_dir), threat_model=threat_model, max_log_prob_diff=2.0)
     original = AttackedText(SENTENCES[0])
-    table = lm.table(original)
+    table = lm.full_table(original)
     expected = sum(1 + len(threat_model.swap_candidates(w)) for w in original.words if threat_model.swap_candidates(w))
     assert lm.windows_scored == expected == len(table) > 0
     model, tokenizer = load_causal_lm(str(tiny_lm_dir))
@@ -283,8 +283,19 @@ def test_lm_filter_scores_each_pair_once_and_applies_the_bound(tiny_lm_dir, thre
         assert allowed == (score > table[(index, original.words[index])] - 2.0)
         decisions.add(allowed)
     assert decisions == {True, False}  # the random LM both keeps and drops some swaps here
-    lm.table(original)
+    lm.full_table(original)
     assert lm.windows_scored == expected  # looked up, not rescored
+    # asked lazily, a fresh filter scores only the pairs of the swaps it is given, in one batch, and
+    # decides exactly as from the full table
+    lazy = WindowLanguageModelFilter(str(tiny_lm_dir), threat_model=threat_model, max_log_prob_diff=2.0)
+    index = next(i for i, w in enumerate(original.words) if len(threat_model.swap_candidates(w)) >= 2)
+    swaps = [original.replace_word_at_index(index, c) for c in threat_model.swap_candidates(original.words[index])]
+    for swapped in swaps:
+        swapped.attack_attrs["newly_modified_indices"] = {index}
+        swapped.attack_attrs["last_transformation"] = None
+    kept = lazy._check_constraint_many(swaps, original)
+    assert lazy.windows_scored == 1 + len(swaps) < expected
+    assert [t.text for t in kept] == [t.text for t in swaps if lm._check_constraint(t, original)]
 
 
 @pytest.mark.slow
@@ -295,21 +306,32 @@ def test_genetic_with_lm_filter_through_attacker(tiny_lm_dir, wrapper, threat_mo
     attack = build_attack("rift-genetic", wrapper, threat_model, lm=str(tiny_lm_dir), pop_size=6, max_iters=3)
     assert attack.rift_options["lm_filter"] == str(tiny_lm_dir)
     lm = next(c for c in attack.constraints if isinstance(c, WindowLanguageModelFilter))
+    scored = []  # (original text, (index, word)) for every pair the LM scored
+    score_pairs = lm.score_pairs
+
+    def spy(original, pairs):
+        before = set(lm.table(original))
+        table = score_pairs(original, pairs)
+        scored.extend((original.text, pair) for pair in set(table) - before)
+        return table
+
+    lm.score_pairs = spy
     results = _attack_all(attack, dataset, n=3)
     _assert_swaps_allowed(results, threat_model)
-    # once per example: every original text's pairs, nothing per query
-    expected = 0
+    # at most once per example, nothing per query: no pair scored twice, each one the threat model lists
+    assert 0 < lm.windows_scored == len(scored) == len(set(scored))
+    listed = 0
     for result in results:
         words = result.original_result.attacked_text.words
-        expected += sum(1 + len(threat_model.swap_candidates(w)) for w in words if threat_model.swap_candidates(w))
-        queries = result.perturbed_result.num_queries
-        assert queries > 0
-    assert lm.windows_scored == expected
+        listed += sum(1 + len(threat_model.swap_candidates(w)) for w in words if threat_model.swap_candidates(w))
+        assert result.perturbed_result.num_queries > 0
+    assert all(text in {r.original_result.attacked_text.text for r in results} for text, _ in scored)
+    assert len(scored) <= listed
     for result in results:  # each swap passes the filter against the original text
         original = result.original_result.attacked_text
         perturbed = result.perturbed_result.attacked_text
         fresh = WindowLanguageModelFilter(str(tiny_lm_dir), threat_model=threat_model)
-        table = fresh.table(original)
+        table = fresh.full_table(original)
         for i, (a, b) in enumerate(zip(original.words, perturbed.words)):
             if a != b:
                 assert table[(i, b)] > table[(i, a)] - 5.0

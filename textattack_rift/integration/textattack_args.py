@@ -58,12 +58,39 @@ def _train_create_model(original):
     return classmethod(create)
 
 
+def _registered_dataset(args) -> None:
+    """A registered model attacked without a dataset flag: use the dataset it was trained on, test split
+    (as TextAttack does for its own pretrained names)."""
+    import sys
+
+    if getattr(args, "dataset_from_huggingface", None) or getattr(args, "dataset_from_file", None):
+        return
+    name = getattr(args, "model", None) or getattr(args, "model_from_huggingface", None)
+    if not name or os.path.isdir(name):
+        return
+    from textattack_rift.models.registry import is_registry_name, lookup
+
+    entry = lookup(name) if is_registry_name(name) else None
+    if not entry or not entry.get("dataset"):
+        return
+    args.dataset_from_huggingface = entry["dataset"]
+    if not getattr(args, "dataset_split", None):
+        args.dataset_split = "test"
+    print(
+        f"textattack-rift: {name} was trained on {entry['dataset']}; attacking its {args.dataset_split} split "
+        "(--dataset-from-huggingface / --dataset-split choose another)",
+        file=sys.stderr,
+    )
+
+
 def _attack_create_dataset(original):
-    """TextAttack 0.3.11 crashes on ``name^subset`` with ``--dataset-split`` (it adds a tuple to a list)."""
+    """Registered models default to their training dataset; and TextAttack 0.3.11 crashes on
+    ``name^subset`` with ``--dataset-split`` (it adds a tuple to a list)."""
 
     def create(cls, args):
         from textattack.shared.utils import ARGS_SPLIT_TOKEN
 
+        _registered_dataset(args)
         spec = args.dataset_from_huggingface
         if isinstance(spec, str) and ARGS_SPLIT_TOKEN in spec:
             args.dataset_from_huggingface = tuple(spec.split(ARGS_SPLIT_TOKEN))
