@@ -14,6 +14,7 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
+import torch
 
 import textattack_rift
 from textattack_rift.errors import ResourceMissing, RiftUserError
@@ -259,6 +260,24 @@ def tiny_lm_dir(tmp_path_factory, minilm_dir):
     LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def test_minilm_encoder_encodes_each_distinct_window_once():
+    from textattack_rift.attack_recipes.sentence_encoder import MiniLMSentenceEncoder, _load_minilm, mean_pooled
+
+    encoder = MiniLMSentenceEncoder(window_size=15)
+    windows = [SENTENCES[0], SENTENCES[1], SENTENCES[0], SENTENCES[0]]
+    model, tokenizer = _load_minilm("minilm")
+    calls = []
+    real = model.forward
+    model.forward = lambda *a, **k: calls.append(k["input_ids"].shape[0]) or real(*a, **k)
+    try:
+        embeddings = encoder.encode(windows)
+    finally:
+        del model.forward
+    assert calls == [2]  # two distinct windows, one batch
+    reference = mean_pooled(model, tokenizer, windows)
+    assert embeddings.shape == reference.shape and torch.allclose(embeddings, reference, atol=1e-5)
 
 
 def test_lm_filter_scores_each_pair_once_and_applies_the_bound(tiny_lm_dir, threat_model):

@@ -74,10 +74,18 @@ class MiniLMSentenceEncoder(SentenceEncoder):
         self.seconds = 0.0  # time spent encoding (benchmarks)
 
     def encode(self, sentences):
+        # TextAttack passes the reference window once per candidate (all candidates at one index share
+        # it): encode each distinct window once.
         model, tokenizer = _load_minilm(self.model_name)
         began = time.perf_counter()
         try:
-            return mean_pooled(model, tokenizer, list(sentences))
+            sentences = list(sentences)
+            distinct = list(dict.fromkeys(sentences))
+            embeddings = mean_pooled(model, tokenizer, distinct)
+            if len(distinct) == len(sentences):
+                return embeddings
+            row = {sentence: i for i, sentence in enumerate(distinct)}
+            return embeddings[[row[sentence] for sentence in sentences]]
         finally:
             self.seconds += time.perf_counter() - began
 
