@@ -124,6 +124,8 @@ def test_outputs_load_as_plain_classifier_and_log_every_term(tiny_bert_dir, data
         assert (out / name).exists(), name
     assert RiftArgs.load(out) == RiftArgs(adv_steps=2, adv_warm_start=True, adv_steps_warm=1)
     assert ThreatModel.load(out).fingerprint == ThreatModel("wordnet").fingerprint
+    for model_dir in (best, out / "last_model"):  # beside the weights, where attacks and evaluate look
+        assert ThreatModel.load(model_dir).fingerprint == ThreatModel("wordnet").fingerprint
     wrapper = textattack.models.wrappers.HuggingFaceModelWrapper(
         AutoModelForSequenceClassification.from_pretrained(best), AutoTokenizer.from_pretrained(best)
     )

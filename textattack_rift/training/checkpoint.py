@@ -117,8 +117,10 @@ def load_state(checkpoint: Path, map_location="cpu") -> dict:
     return torch.load(Path(checkpoint) / STATE_FILE, map_location=map_location, weights_only=False)
 
 
-def save_model_dir(directory: Path, model, tokenizer) -> Path:
-    """``save_pretrained`` into ``directory`` atomically: a reader sees the old folder or the new one."""
+def save_model_dir(directory: Path, model, tokenizer, threat_model=None) -> Path:
+    """``save_pretrained`` into ``directory`` atomically: a reader sees the old folder or the new one.
+    ``threat_model`` is saved beside the weights (``threat_model.json``), where attacks and the
+    evaluation look for the model's own threat model."""
     directory = Path(directory)
     tmp = directory.with_name(f".{directory.name}.tmp")
     old = directory.with_name(f".{directory.name}.old")
@@ -128,6 +130,8 @@ def save_model_dir(directory: Path, model, tokenizer) -> Path:
     model.save_pretrained(tmp)
     if tokenizer is not None:
         tokenizer.save_pretrained(tmp)
+    if threat_model is not None:
+        threat_model.save(tmp)
     if directory.exists():
         os.replace(directory, old)
     os.replace(tmp, directory)

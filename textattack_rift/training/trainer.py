@@ -269,9 +269,9 @@ class RiftTrainer(textattack.Trainer):
             tb.close()
         best = out / "best_model"
         if ctx.is_main:
-            ckpt.save_model_dir(out / "last_model", model, tokenizer)
+            ckpt.save_model_dir(out / "last_model", model, tokenizer, self.threat_model)
             if state["best_step"] is None:  # e.g. resumed a finished run whose best was never selected
-                ckpt.save_model_dir(best, model, tokenizer)
+                ckpt.save_model_dir(best, model, tokenizer, self.threat_model)
             self._finish(out, state)
         ctx.barrier()
         if args.load_best_model_at_end:
@@ -320,7 +320,7 @@ class RiftTrainer(textattack.Trainer):
             logger.info(f"Validation at step {state['step']}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
             if state["best_score"] is None or score > state["best_score"]:
                 state.update(best_score=score, best_step=state["step"], best_metrics=metrics)
-                ckpt.save_model_dir(out / "best_model", model, tokenizer)
+                ckpt.save_model_dir(out / "best_model", model, tokenizer, self.threat_model)
                 logger.info(f"Best model so far ({key} {score:.4f}) saved to {out / 'best_model'}.")
             _append_jsonl(out / METRICS_FILE, {"event": "validation", **record})
             state["evals"].append(record)
