@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,21 @@ def counterfitted_path() -> Path:
     if not path.is_file():
         pytest.skip(f"counter-fitted synonym table not found at {path} (set TEXTATTACK_RIFT_SHARED)")
     return path
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Offline mode forced (the hub never probed), for this test only."""
+    from textattack_rift.resources import network
+
+    monkeypatch.setenv(network.OFFLINE_ENV, "1")
+    network.reset_probe()
+    yield
+    network.reset_probe()  # monkeypatch restores the environment after this
+
+
+@pytest.fixture(scope="session")
+def textattack_exe() -> str:
+    """The literal ``textattack`` console script of the Python running the tests."""
+    exe = Path(sys.executable).parent / "textattack"
+    return str(exe) if exe.exists() else "textattack"

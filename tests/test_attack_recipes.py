@@ -8,7 +8,6 @@ import os
 import pickle
 import re
 import subprocess
-import sys
 import time
 from argparse import Namespace
 from pathlib import Path
@@ -18,9 +17,7 @@ import torch
 
 import textattack_rift
 from textattack_rift.errors import ResourceMissing, RiftUserError
-from textattack_rift.resources import network
 
-BIN = Path(sys.executable).parent
 SENTENCES = [
     "A charming and funny film with a wonderful cast and a clever story.",
     "The plot is dull, the acting is weak and the ending feels cheap.",
@@ -38,22 +35,9 @@ def _offline_env(**extra) -> dict:
     return env
 
 
-def _textattack() -> str:
-    exe = BIN / "textattack"
-    return str(exe) if exe.exists() else "textattack"
-
-
 @pytest.fixture(scope="module", autouse=True)
 def registered():
     textattack_rift.register()
-
-
-@pytest.fixture()
-def offline(monkeypatch):
-    monkeypatch.setenv("TEXTATTACK_RIFT_OFFLINE", "1")
-    network.reset_probe()
-    yield
-    network.reset_probe()
 
 
 @pytest.fixture(scope="module")
@@ -405,8 +389,8 @@ def test_stock_pwws_still_works_offline(offline, wrapper, dataset):
 
 
 # -- the literal commands -------------------------------------------------------------------------------
-def test_literal_list_shows_rift_recipes():
-    listed = subprocess.run([_textattack(), "list", "attack-recipes"], capture_output=True, text=True,
+def test_literal_list_shows_rift_recipes(textattack_exe):
+    listed = subprocess.run([textattack_exe, "list", "attack-recipes"], capture_output=True, text=True,
                             timeout=300, env=_offline_env())
     assert listed.returncode == 0, listed.stderr[-2000:]
     names = {line.split()[0] for line in ANSI.sub("", listed.stdout).splitlines() if line.strip()}
@@ -414,7 +398,7 @@ def test_literal_list_shows_rift_recipes():
 
 
 @pytest.mark.slow
-def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapper):
+def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapper, textattack_exe):
     from textattack_rift.data import load_dataset
 
     texts = list(load_dataset("rotten_tomatoes", split="test[:20]")["text"])
@@ -422,7 +406,7 @@ def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapp
     label = max(set(predicted), key=predicted.count)  # the class the tiny model mostly predicts: attacked, not skipped
     result = subprocess.run(
         [
-            _textattack(), "attack", "--recipe", "rift-pwws", "--model", str(tiny_bert_dir),
+            textattack_exe, "attack", "--recipe", "rift-pwws", "--model", str(tiny_bert_dir),
             "--dataset-from-huggingface", "rotten_tomatoes", "--dataset-split", "test[:20]",
             "--filter-by-labels", str(label), "--num-examples", "4", "--synonyms", str(synonym_table),
             "--disable-stdout",
@@ -438,10 +422,10 @@ def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapp
     assert counts["successful"] + counts["failed"] >= 1, result.stdout
 
 
-def test_literal_textattack_stock_textfooler_offline_message(tiny_bert_dir):
+def test_literal_textattack_stock_textfooler_offline_message(tiny_bert_dir, textattack_exe):
     began = time.perf_counter()
     result = subprocess.run(
-        [_textattack(), "attack", "--recipe", "textfooler", "--model", str(tiny_bert_dir),
+        [textattack_exe, "attack", "--recipe", "textfooler", "--model", str(tiny_bert_dir),
          "--dataset-from-huggingface", "rotten_tomatoes", "--num-examples", "1"],
         capture_output=True, text=True, timeout=300, env=_offline_env(),
     )

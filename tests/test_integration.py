@@ -12,9 +12,6 @@ import pytest
 
 from textattack_rift.errors import ResourceMissing
 from textattack_rift.models.names import resolve_model_name
-from textattack_rift.resources import network
-
-BIN = Path(sys.executable).parent
 
 
 def _offline_env(**extra) -> dict:
@@ -26,19 +23,6 @@ def _offline_env(**extra) -> dict:
 
 def _run(args, timeout=600, **env) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=_offline_env(**env))
-
-
-def _textattack() -> str:
-    exe = BIN / "textattack"
-    return str(exe) if exe.exists() else "textattack"
-
-
-@pytest.fixture()
-def offline(monkeypatch):
-    monkeypatch.setenv("TEXTATTACK_RIFT_OFFLINE", "1")
-    network.reset_probe()
-    yield
-    network.reset_probe()
 
 
 def test_import_offline_in_fresh_home_then_textattack(tmp_path):
@@ -64,13 +48,13 @@ def test_startup_hook_imports_nothing_heavy():
     assert not heavy & imported
 
 
-def test_literal_textattack_reaches_extension_and_off_switch():
-    on = _run([_textattack(), "attack", "--help"])
-    off = _run([_textattack(), "attack", "--help"], TEXTATTACK_RIFT_HOOK="0")
+def test_literal_textattack_reaches_extension_and_off_switch(textattack_exe):
+    on = _run([textattack_exe, "attack", "--help"])
+    off = _run([textattack_exe, "attack", "--help"], TEXTATTACK_RIFT_HOOK="0")
     assert on.returncode == 0 and off.returncode == 0, on.stderr[-2000:] + off.stderr[-2000:]
     assert "'minilm'" in on.stdout and "extension not registered" not in on.stderr
     assert "'minilm'" not in off.stdout
-    listed = _run([_textattack(), "list", "attack-recipes"])
+    listed = _run([textattack_exe, "list", "attack-recipes"])
     assert listed.returncode == 0 and "pwws" in listed.stdout
 
 
@@ -102,11 +86,11 @@ def test_model_names_resolve_offline(offline, minilm_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_textattack_train_then_pwws_attack_offline(tmp_path, tiny_bert_dir):
+def test_textattack_train_then_pwws_attack_offline(tmp_path, tiny_bert_dir, textattack_exe):
     out = tmp_path / "train"
     train = _run(
         [
-            _textattack(), "train", "--model-name-or-path", "minilm", "--dataset", "rotten_tomatoes",
+            textattack_exe, "train", "--model-name-or-path", "minilm", "--dataset", "rotten_tomatoes",
             "--dataset-train-split", "train[:64]", "--dataset-eval-split", "validation[:32]",
             "--num-epochs", "1", "--per-device-train-batch-size", "16", "--model-max-length", "32",
             "--output-dir", str(out),
@@ -120,7 +104,7 @@ def test_textattack_train_then_pwws_attack_offline(tmp_path, tiny_bert_dir):
 
     attack = _run(
         [
-            _textattack(), "attack", "--recipe", "pwws", "--model", str(tiny_bert_dir),
+            textattack_exe, "attack", "--recipe", "pwws", "--model", str(tiny_bert_dir),
             "--dataset-from-huggingface", "rotten_tomatoes", "--dataset-split", "test[:20]",
             "--filter-by-labels", "0", "--num-examples", "4", "--disable-stdout",
         ]
@@ -145,19 +129,19 @@ def test_textattack_train_then_pwws_attack_offline(tmp_path, tiny_bert_dir):
           "--num-examples", "1"], "imdb"),
     ],
 )
-def test_bad_names_give_one_line_errors(args, message):
-    result = _run([_textattack(), *args], timeout=300)
+def test_bad_names_give_one_line_errors(args, message, textattack_exe):
+    result = _run([textattack_exe, *args], timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("textattack: error:") and message in last
     assert "Traceback" not in result.stderr
 
 
-def test_bad_data_file_gives_one_line_error(tmp_path):
+def test_bad_data_file_gives_one_line_error(tmp_path, textattack_exe):
     bad = tmp_path / "reviews.csv"
     bad.write_text("review,label\ngreat film,1\n", encoding="utf-8")
     result = _run(
-        [_textattack(), "attack", "--recipe", "pwws", "--model", "minilm",
+        [textattack_exe, "attack", "--recipe", "pwws", "--model", "minilm",
          "--dataset-from-huggingface", str(bad), "--num-examples", "1"],
         timeout=300,
     )

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from textattack_rift.errors import ResourceMissing, RiftUserError
 from textattack_rift.models import registry
 from textattack_rift.models.card import write_model_card
 from textattack_rift.models.names import resolve_model_name
-
-BIN = Path(sys.executable).parent
 
 
 @pytest.fixture()
@@ -163,20 +160,15 @@ def test_models_command_lists_shows_and_removes(home, tmp_path, capsys):
     assert "removed rift-bert-rotten_tomatoes, rift-bert" in capsys.readouterr().out
 
 
-def _textattack() -> str:
-    exe = BIN / "textattack"
-    return str(exe) if exe.exists() else "textattack"
-
-
 @pytest.mark.slow
-def test_literal_textattack_commands_take_registered_names(tiny_bert_dir, tmp_path, monkeypatch):
+def test_literal_textattack_commands_take_registered_names(tiny_bert_dir, tmp_path, monkeypatch, textattack_exe):
     reg = tmp_path / "registry.json"
     monkeypatch.setenv(registry.REGISTRY_ENV, str(reg))
     names = registry.register_model(tiny_bert_dir, name="rift-bert-tiny", dataset="rotten_tomatoes")
     assert names == ["rift-bert-tiny", "rift-bert"]
     env = dict(os.environ, TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1")
     attack = subprocess.run(  # no dataset flag: the registered model's own dataset
-        [_textattack(), "attack", "--recipe", "pwws", "--model", "rift-bert", "--dataset-split", "test[:3]",
+        [textattack_exe, "attack", "--recipe", "pwws", "--model", "rift-bert", "--dataset-split", "test[:3]",
          "--num-examples", "3"],
         env=env, capture_output=True, text=True, timeout=600,
     )
@@ -184,7 +176,7 @@ def test_literal_textattack_commands_take_registered_names(tiny_bert_dir, tmp_pa
     assert "Attack Results" in attack.stdout and "Original accuracy" in attack.stdout
     assert "rift-bert was trained on rotten_tomatoes; attacking its test[:3] split" in attack.stderr
     unknown = subprocess.run(
-        [_textattack(), "eval", "--model", "rift-roberta", "--dataset-from-huggingface", "rotten_tomatoes",
+        [textattack_exe, "eval", "--model", "rift-roberta", "--dataset-from-huggingface", "rotten_tomatoes",
          "--num-examples", "2"],
         env=env, capture_output=True, text=True, timeout=600,
     )
