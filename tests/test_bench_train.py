@@ -23,9 +23,9 @@ from textattack_rift.training.adversary import (
     word_entropy,
 )
 from textattack_rift.training.args import RiftArgs
-from textattack_rift.training.bench_data import BenchData, balanced_indices, pad_batch
+from textattack_rift.bench.train_data import BenchData, balanced_indices, pad_batch
 from textattack_rift.training.objectives import ProjectionHeads, kl_divergence
-from textattack_rift.training.released_variant import released_training_loss
+from textattack_rift.bench.released_variant import released_training_loss
 from textattack_rift.training.step import rift_training_loss
 from textattack_rift.training.store import WarmStartStore
 from textattack_rift.training.teacher import make_teacher
@@ -212,8 +212,8 @@ def test_free_step_reuses_the_outer_gradient_to_ascend_and_store_the_logits(tiny
 
 
 def test_strength_figures_share_one_reference_and_cover_every_adversary(tiny_bert_dir, data):
-    from textattack_rift.training.bench import select_variants
-    from textattack_rift.training.bench_strength import measure_strength
+    from textattack_rift.bench.train_step import select_variants
+    from textattack_rift.bench.strength import measure_strength
 
     variants = select_variants("rift,rift-gamma0,released@64,warm1-free,short2-lr3")
     batch, _ = data.batch("train", 8, seed=0)
@@ -229,7 +229,7 @@ def test_strength_figures_share_one_reference_and_cover_every_adversary(tiny_ber
 
 
 def test_memory_worker_measures_a_step_in_a_fresh_process(tiny_bert_dir, data, tmp_path):
-    from textattack_rift.training.bench import _batch_state, default_variants, run_memory_worker
+    from textattack_rift.bench.train_step import _batch_state, default_variants, run_memory_worker
 
     batch, _ = data.batch("train", 8, seed=0)
     torch.save({"dynamic": _batch_state(batch), "reference": _batch_state(pad_batch(batch, 64, 0))}, tmp_path / "b.pt")

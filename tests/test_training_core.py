@@ -192,7 +192,7 @@ def test_adversary_runs_under_bf16_autocast_on_cpu():
 def test_ascc_attack_returns_allowed_discrete_choices(tiny_bert_dir):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from textattack_rift.training.bench import synthetic_batch
+    from textattack_rift.bench.train_step import synthetic_batch
 
     model = AutoModelForSequenceClassification.from_pretrained(str(tiny_bert_dir))
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert_dir))
@@ -511,7 +511,7 @@ def test_rift_step_under_distributed_data_parallel(tmp_path):
 
 
 def test_adversary_strength_proxy_runs():
-    from textattack_rift.training.bench import adversary_strength
+    from textattack_rift.bench.train_step import adversary_strength
 
     ratios = adversary_strength(
         {"warm_1": RiftArgs(adv_steps=2, adv_warm_start=True, adv_steps_warm=1)},

@@ -97,7 +97,7 @@ class BenchCommand(TextAttackCommand):
 
             print(format_startup(bench_startup(args.runs or 20)))
         elif args.what == "train-step":
-            from textattack_rift.training.bench import run_train_step_cli
+            from textattack_rift.bench.train_step import run_train_step_cli
 
             return run_train_step_cli(args)
         elif args.what == "attack":

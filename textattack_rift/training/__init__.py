@@ -29,8 +29,6 @@ _LAZY = {
     "run_adversary": "textattack_rift.training.step",
     "make_store": "textattack_rift.training.step",
     "rift_training_loss": "textattack_rift.training.step",
-    "bench_train_step": "textattack_rift.training.bench",
-    "adversary_strength": "textattack_rift.training.bench",
 }
 
 __all__ = list(_LAZY)

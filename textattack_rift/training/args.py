@@ -46,7 +46,7 @@ class RiftArgs:
         adv_steps: Adam steps of the ASCC adversary on the combination logits (10).
         adv_lr: Adam learning rate on those logits (the released script used 1.0). Adam moves each
             logit by about adv_lr per step, so fewer steps with a larger rate (e.g. 3 steps at 3.0) is a
-            cheaper adversary too (see ``bench.adversary_strength``).
+            cheaper adversary too (see ``textattack_rift.bench.synthetic.adversary_strength``).
         adv_entropy_weight: alpha, the sparsity weight: the adversary maximises KL - alpha * H(w).
             H(w) is normalised as the mean entropy (nats) of the example's perturbable words (those
             with at least two valid candidates), averaged over the batch like the KL term; the released

@@ -3,8 +3,8 @@
 ``synthetic_batch`` builds sentences of random whole-word vocabulary tokens, aligned with the fast
 tokenizer's word_ids(), with up to K-1 random single-token candidates for about half of the words. It
 needs no synonym table and no dataset, which suits unit tests; ``textattack-rift bench train-step``
-measures on real sentences instead (``bench_data``). ``adversary_strength`` is the cheap tiny-model proxy
-of the cheaper adversaries' strength; ``bench_strength`` measures it on a real model and batch.
+measures on real sentences instead (``train_data``). ``adversary_strength`` is the cheap tiny-model proxy
+of the cheaper adversaries' strength; ``strength`` measures it on a real model and batch.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import statistics
 import torch
 
 from textattack_rift.training.args import RiftArgs
-from textattack_rift.training.bench_data import load_classifier
+from textattack_rift.bench.train_data import load_classifier
 from textattack_rift.training.step import RiftBatch, rift_training_loss
 from textattack_rift.training.store import WarmStartStore
 

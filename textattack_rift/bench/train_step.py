@@ -1,7 +1,7 @@
 """``textattack-rift bench train-step``: RIFT training steps against a plain fine-tuning step, on real data.
 
 One run measures, on the same batch of ``batch_size`` class-balanced ``rotten_tomatoes`` training
-sentences with the threat model's candidates (``bench_data``):
+sentences with the threat model's candidates (``train_data``):
 
 - seconds per step (forward + backward + AdamW update) of each variant (``default_variants``): plain
   fine-tuning, our RIFT step (10 fresh adversary steps), gamma = 0 (ASCC adversarial training), the
@@ -15,7 +15,7 @@ sentences with the threat model's candidates (``bench_data``):
   ``/proc/self/clear_refs`` before the measured step) with glibc told to hand freed memory back at once,
   minus the resident set before the model was loaded: model, optimizer state, teacher and the step's
   working memory, like the CUDA figure;
-- the adversaries' strength on a trained-ish model (``bench_strength``).
+- the adversaries' strength on a trained-ish model (``strength``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import torch
 
 from textattack_rift.errors import RiftUserError
 from textattack_rift.training.args import RiftArgs
-from textattack_rift.training.bench_synthetic import adversary_strength, synthetic_batch  # noqa: F401  (public here too)
+from textattack_rift.bench.synthetic import adversary_strength, synthetic_batch  # noqa: F401  (public here too)
 from textattack_rift.training.step import RiftBatch
 
 REFERENCE_LENGTH = 64  # the released script's max length in the issue's reference measurements
@@ -166,7 +166,7 @@ class StepRunner:
         return self.batches["reference" if variant.reference_padding else "dynamic"]
 
     def step(self, variant: Variant) -> None:
-        from textattack_rift.training.released_variant import released_training_loss
+        from textattack_rift.bench.released_variant import released_training_loss
         from textattack_rift.training.step import rift_training_loss
 
         batch = self.batch_for(variant)
@@ -215,9 +215,9 @@ def bench_train_step(
     ``pad_to`` pads our variants' batch to a fixed length (None: the longest sentence). The result holds
     ``config``, ``rows`` (one dict per variant, in table order) and, with ``strength``, ``strength``
     (the trained-ish model's clean accuracy and the reference adversary's figures). ``strength_options``
-    go to ``bench_strength.measure_strength``.
+    go to ``strength.measure_strength``.
     """
-    from textattack_rift.training.bench_data import BenchData, load_classifier
+    from textattack_rift.bench.train_data import BenchData, load_classifier
 
     if timing and (repeats < 1 or warmup < 1):
         raise RiftUserError(f"need at least 1 repetition and 1 warm-up round (got {repeats} and {warmup})")
@@ -288,7 +288,7 @@ def bench_train_step(
                     log(f"memory {variant.name}: {row['peak_mb']:.0f} MB")
         result = {"config": config, "rows": rows, "texts": texts}
         if strength:
-            from textattack_rift.training.bench_strength import measure_strength
+            from textattack_rift.bench.strength import measure_strength
 
             report = measure_strength(
                 given_model,
@@ -381,7 +381,7 @@ def run_memory_worker(variant: Variant, model_dir: str, batches_path, device: st
         "MALLOC_MMAP_THRESHOLD_": "65536",
         "MALLOC_TRIM_THRESHOLD_": "0",
     }
-    code = "from textattack_rift.training.bench import memory_worker; memory_worker()"
+    code = "from textattack_rift.bench.train_step import memory_worker; memory_worker()"
     done = subprocess.run(
         [sys.executable, "-c", code], input=json.dumps(spec), capture_output=True, text=True, env=env, check=False
     )
@@ -407,10 +407,11 @@ def memory_worker() -> None:
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
-    from textattack_rift.training import free_adversary, released_variant, step  # noqa: F401
+    from textattack_rift.bench import released_variant  # noqa: F401
+    from textattack_rift.training import free_adversary, step  # noqa: F401
 
     MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(AutoConfig.from_pretrained(spec["model_dir"]))]
-    from textattack_rift.training.bench_data import load_classifier
+    from textattack_rift.bench.train_data import load_classifier
 
     base_kb = _rss_kb()
     variant = Variant.from_dict(spec["variant"])

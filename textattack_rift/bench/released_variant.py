@@ -10,7 +10,7 @@ computes the same loss (same adversary, same objectives) in the script's way:
 2. the outer loss runs separate forward passes for the clean and the adversarial input, and the encoder
    once more on the adversarial input for the MI term's student feature;
 3. batches are padded to the maximum length (64 in the reference condition): the caller pads them
-   (``bench_data.pad_batch``), since padding is a property of the batch, not of the step.
+   (``train_data.pad_batch``), since padding is a property of the batch, not of the step.
 
 ``param_grads=False`` keeps 2 and 3 but restricts the inner loop's gradient to the combination logits
 (the middle data point of the issue's measurements). With dropout off and the same adversary

@@ -49,7 +49,7 @@ def adversary_key(args: RiftArgs) -> tuple:
 
 def finetune(model, data, steps: int, lr: float, batch_size: int, seed: int, device: str, max_length: int) -> None:
     """Plain CE fine-tuning on ``steps`` class-balanced training batches (no candidates needed)."""
-    from textattack_rift.training.bench_data import balanced_indices
+    from textattack_rift.bench.train_data import balanced_indices
 
     texts, labels = data.split("train")
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
@@ -159,7 +159,7 @@ def measure_strength(
     ``rift`` variant's arguments (10 fresh steps). ``save_model`` keeps the fine-tuned model (a directory
     that ``model_dir`` accepts later).
     """
-    from textattack_rift.training.bench_data import load_classifier
+    from textattack_rift.bench.train_data import load_classifier
 
     log = log or (lambda message: None)
     if visits < 2:
