@@ -187,10 +187,8 @@ def evaluate(
     """
     import textattack_rift  # noqa: F401  (offline NLTK data before TextAttack)
     from textattack_rift.data import load_dataset
-    from textattack_rift.integration.register import register
     from textattack_rift.models.names import resolve_model_name
 
-    register()
     if not isinstance(parallel, int) or parallel < 1:
         raise RiftUserError(f"--parallel must be a positive integer, got {parallel!r}")
     name = str(model)
