@@ -32,23 +32,46 @@ def _config_only_model(path: Path, model_type: str = "bert") -> Path:
     return path
 
 
-def test_default_names_sanitize_architecture_and_dataset(tiny_bert_dir, tmp_path):
-    assert registry.default_model_name(tiny_bert_dir, "rotten_tomatoes") == "rift-bert-rotten_tomatoes"
-    assert registry.default_model_name({"model_type": "bert"}, "glue^sst2") == "rift-bert-glue-sst2"
-    assert registry.default_model_name({"model_type": "RoBERTa"}, "stanfordnlp/imdb") == "rift-roberta-stanfordnlp-imdb"
-    assert registry.default_model_name({"model_type": "bert"}, str(tmp_path / "my reviews.csv")) == "rift-bert-my-reviews"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _trained(path: Path, method: str, *, model_type: str = "bert", base: str = MINILM,
+             dataset: str = "rotten_tomatoes", source: Path | None = None) -> Path:
+    """A model directory with the card the trainer writes (``source``: a real model to copy)."""
+    if source is not None:
+        shutil.copytree(source, path)
+    else:
+        _config_only_model(path, model_type)
+    write_model_card(path, training={"method": method, "base_model": base, "dataset": dataset, "epochs": 1})
+    return path
+
+
+def test_default_names_carry_method_base_and_dataset(tiny_bert_dir, tmp_path):
+    name = registry.default_model_name
+    assert name(tiny_bert_dir, "rotten_tomatoes", method="rift", base_model=MINILM) == "rift-minilm-rotten_tomatoes"
+    assert name({"model_type": "bert"}, "glue^sst2", method="ascc", base_model="bert-base-uncased") == (
+        "ascc-bert-base-uncased-glue-sst2"
+    )
+    assert name({"model_type": "RoBERTa"}, "stanfordnlp/imdb", method="standard") == "standard-roberta-stanfordnlp-imdb"
+    # a local base directory names no hub model: the architecture stands in
+    assert name({"model_type": "bert"}, str(tmp_path / "my reviews.csv"), method="rift-unconditional",
+                base_model=str(tmp_path)) == "rift-unconditional-bert-my-reviews"
+    assert name({"model_type": "bert"}, "rotten_tomatoes") == "bert-rotten_tomatoes"  # method unknown: no method part
     with pytest.raises(RiftUserError, match="model_type"):
-        registry.default_model_name({}, "rotten_tomatoes")
+        name({}, "rotten_tomatoes")
 
 
-def test_registry_round_trip_with_alias_following_the_latest(home, tiny_bert_dir, tmp_path):
-    names = registry.register_model(tiny_bert_dir, dataset="rotten_tomatoes", metadata={"method": "rift"})
-    assert names == ["rift-bert-rotten_tomatoes", "rift-bert"]
+def test_names_carry_the_method_and_rift_bert_follows_the_newest_rift_model(home, tiny_bert_dir, tmp_path):
+    rift = _trained(tmp_path / "rift", "rift", source=tiny_bert_dir)
+    # the method, base and dataset come from the card the trainer wrote
+    assert registry.register_model(rift) == ["rift-minilm-rotten_tomatoes", "rift-bert"]
     assert (home / "models" / "registry.json").is_file()
-    assert registry.resolve_registered("rift-bert-rotten_tomatoes") == Path(tiny_bert_dir).resolve()
-    assert resolve_model_name("rift-bert") == str(Path(tiny_bert_dir).resolve())
+    # standard and ASCC models of the same base and data keep their own names and never take rift-bert
+    assert registry.register_model(_trained(tmp_path / "std", "standard")) == ["standard-minilm-rotten_tomatoes"]
+    assert registry.register_model(_trained(tmp_path / "ascc", "ascc")) == ["ascc-minilm-rotten_tomatoes"]
+    assert resolve_model_name("rift-bert") == str(rift.resolve())
     entry = registry.lookup("rift-bert")
-    assert entry["name"] == "rift-bert-rotten_tomatoes" and entry["method"] == "rift" and entry["num_labels"] == 2
+    assert entry["name"] == "rift-minilm-rotten_tomatoes" and entry["method"] == "rift" and entry["num_labels"] == 2
 
     # the registered name loads as a real classifier through the public loader
     from textattack_rift import load_model
@@ -56,22 +79,64 @@ def test_registry_round_trip_with_alias_following_the_latest(home, tiny_bert_dir
     wrapper = load_model("rift-bert")
     assert wrapper(["a fine film"]).shape == (1, 2)
 
-    second = _config_only_model(tmp_path / "second")
-    assert registry.register_model(second, name="rift-bert-second") == ["rift-bert-second", "rift-bert"]
-    assert registry.resolve_registered("rift-bert") == second.resolve()
+    # a newer RIFT-trained BERT-architecture model takes the alias; another architecture gets its own
+    unconditional = _trained(tmp_path / "unc", "rift-unconditional")
+    assert registry.register_model(unconditional) == ["rift-unconditional-minilm-rotten_tomatoes", "rift-bert"]
+    roberta = _trained(tmp_path / "rob", "rift", model_type="roberta", base="roberta-base")
+    assert registry.register_model(roberta) == ["rift-roberta-base-rotten_tomatoes", "rift-roberta"]
+    assert registry.resolve_registered("rift-bert") == unconditional.resolve()
     listed = {m["name"]: m for m in registry.list_models()}
-    assert set(listed) == {"rift-bert-rotten_tomatoes", "rift-bert-second"}
-    assert listed["rift-bert-second"]["aliases"] == ["rift-bert"] and listed["rift-bert-second"]["exists"]
+    assert listed["rift-unconditional-minilm-rotten_tomatoes"]["aliases"] == ["rift-bert"]
+    assert listed["standard-minilm-rotten_tomatoes"]["aliases"] == [] and listed["standard-minilm-rotten_tomatoes"]["exists"]
 
-    # removing the latest moves the alias back; removing the last one drops it; files stay
-    assert registry.remove_model("rift-bert-second") == ["rift-bert-second"]
-    assert registry.resolve_registered("rift-bert") == Path(tiny_bert_dir).resolve()
-    assert registry.remove_model("rift-bert-rotten_tomatoes") == ["rift-bert-rotten_tomatoes", "rift-bert"]
-    assert registry.list_models() == [] and (Path(tiny_bert_dir) / "config.json").is_file()
+    # a name without its method: one method resolves; several are one line naming them
+    assert resolve_model_name("roberta-base-rotten_tomatoes") == str(roberta.resolve())
+    with pytest.raises(RiftUserError) as err:
+        resolve_model_name("minilm-rotten_tomatoes")
+    assert str(err.value) == (
+        "model name 'minilm-rotten_tomatoes' exists for several methods: ascc-minilm-rotten_tomatoes, "
+        "rift-minilm-rotten_tomatoes, rift-unconditional-minilm-rotten_tomatoes, standard-minilm-rotten_tomatoes; "
+        "give the full name"
+    )
+
+    # removing the newest moves the alias back to the newest remaining RIFT model, never to standard/ASCC
+    assert registry.remove_model("rift-unconditional-minilm-rotten_tomatoes") == ["rift-unconditional-minilm-rotten_tomatoes"]
+    assert registry.resolve_registered("rift-bert") == rift.resolve()
+    assert registry.remove_model("rift-minilm-rotten_tomatoes") == ["rift-minilm-rotten_tomatoes", "rift-bert"]
+    assert registry.lookup("rift-bert") is None and (rift / "config.json").is_file()
+
+
+def test_overwriting_a_name_says_so_in_one_line(home, tmp_path, capsys):
+    first = _trained(tmp_path / "first", "rift")
+    second = _trained(tmp_path / "second", "rift")
+    registry.register_model(first)
+    assert capsys.readouterr().err == ""
+    assert registry.register_model(second) == ["rift-minilm-rotten_tomatoes", "rift-bert"]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "model name rift-minilm-rotten_tomatoes replaced" in lines[0]
+    assert str(first.resolve()) in lines[0]
+    assert registry.resolve_registered("rift-bert") == second.resolve()
+
+
+def test_entries_registered_before_methods_were_recorded_still_work(home, tmp_path):
+    """A registry written by the previous version: no method in the entry, the card tells it."""
+    model = _trained(tmp_path / "old", "ascc")
+    registry.registry_path().parent.mkdir(parents=True, exist_ok=True)
+    registry.registry_path().write_text(json.dumps({
+        "format": registry.FORMAT, "version": 1,
+        "models": {"rift-bert-rotten_tomatoes": {"path": str(model.resolve()), "architecture": "bert",
+                                                 "dataset": "rotten_tomatoes", "created": "2026-01-01T00:00:00"}},
+        "aliases": {"rift-bert": "rift-bert-rotten_tomatoes"},
+    }))
+    assert resolve_model_name("rift-bert-rotten_tomatoes") == str(model.resolve())
+    assert registry.list_models()[0]["method"] == "ascc"
+    # the next registration recomputes the alias: an ASCC model does not keep rift-bert
+    assert registry.register_model(_trained(tmp_path / "std", "standard")) == ["standard-minilm-rotten_tomatoes"]
+    assert registry.lookup("rift-bert") is None
 
 
 def test_unknown_names_list_the_known_ones(home, tmp_path):
-    registry.register_model(_config_only_model(tmp_path / "m"), dataset="rotten_tomatoes")
+    registry.register_model(_config_only_model(tmp_path / "m"), dataset="rotten_tomatoes", method="rift")
     with pytest.raises(RiftUserError, match=r"unknown model name 'rift-roberta'.*rift-bert, rift-bert-rotten_tomatoes"):
         resolve_model_name("rift-roberta")
     with pytest.raises(RiftUserError, match="rift-bert-rotten_tomatoes"):
@@ -137,6 +202,11 @@ def test_model_card_keeps_training_when_robustness_is_added(home, tmp_path, mini
     assert front["library_name"] == "transformers" and front["datasets"] == ["rotten_tomatoes"]
     assert {"textattack", "rift", "adversarial-robustness"} <= set(front["tags"])
     assert front["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    # what the registry names the model by, kept where a program reads it back
+    assert front["textattack_rift"] == {"method": "rift", "base_model": MINILM, "dataset": "rotten_tomatoes"}
+    from textattack_rift.models.card import card_facts
+
+    assert card_facts(model) == front["textattack_rift"]
     assert "# rift-bert-card" in text and "| learning rate | 2e-05 |" in text and "| beta | 10 |" in text
     assert threat.fingerprint in text and "2.1 min" in text
     assert "| 3 |" in text and "| 1 |" not in text and "| 2 |" in text  # test block replaced, validation kept
@@ -144,27 +214,46 @@ def test_model_card_keeps_training_when_robustness_is_added(home, tmp_path, mini
 
 
 def test_models_command_lists_shows_and_removes(home, tmp_path, capsys):
+    from textattack_rift.evaluation.summary import summarize, summary_markdown
     from textattack_rift.integration.cli import main
+    from textattack_rift.threat import SynonymSet, ThreatModel
 
     assert main(["models", "list"]) == 0
     assert "no registered models" in capsys.readouterr().out
-    registry.register_model(_config_only_model(tmp_path / "m"), dataset="rotten_tomatoes")
+    model = _trained(tmp_path / "m", "rift")
+    threat = ThreatModel(SynonymSet.from_dict("tiny", {"good": ["fine"]}), max_word_ratio=0.2)
+    threat.save(model)
+    registry.register_model(model)
+    registry.register_model(_trained(tmp_path / "s", "standard"))
+    # an evaluation's block in the card, as `textattack-rift evaluate` writes it: 2 of 4 robust
+    records = [{"attack": a, "example": i, "status": s, "seconds": 1.0}
+               for a in ("rift-pwws", "rift-ascc") for i, s in enumerate(["failed", "failed", "succeeded", "skipped"])]
+    markdown = summary_markdown(summarize(records, ["rift-pwws", "rift-ascc"], range(4)), title="### m on rotten_tomatoes test")
+    write_model_card(model, robustness_markdown=markdown, robustness_key="rotten_tomatoes-test-n4-seed0")
     assert main(["models", "list"]) == 0
-    assert "rift-bert-rotten_tomatoes (alias: rift-bert)" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["name", "method", "dataset", "threat"]
+    rift = next(line for line in lines if line.startswith("rift-minilm-rotten_tomatoes (rift-bert)"))
+    assert " rift " in rift and " rotten_tomatoes " in rift and f"tiny ratio 0.2 ({threat.fingerprint[:8]})" in rift
+    assert "50.0%" in rift and "under 2 attacks (clean 75.0%" in rift and "n=4" in rift
+    standard = next(line for line in lines if line.startswith("standard-minilm-rotten_tomatoes"))
+    assert " standard " in standard and "not evaluated" in standard
     assert main(["models", "show", "rift-bert"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["name"] == "rift-bert-rotten_tomatoes" and shown["path"] == str((tmp_path / "m").resolve())
+    assert shown["name"] == "rift-minilm-rotten_tomatoes" and shown["path"] == str(model.resolve())
     assert main(["models", "show", "rift-x"]) == 2
-    assert "registered models: rift-bert, rift-bert-rotten_tomatoes" in capsys.readouterr().err
-    assert main(["models", "remove", "rift-bert-rotten_tomatoes"]) == 0
-    assert "removed rift-bert-rotten_tomatoes, rift-bert" in capsys.readouterr().out
+    assert "registered models: rift-bert, rift-minilm-rotten_tomatoes, standard-minilm-rotten_tomatoes" in capsys.readouterr().err
+    assert main(["models", "show", "minilm-rotten_tomatoes"]) == 2
+    assert "exists for several methods: rift-minilm-rotten_tomatoes, standard-minilm-rotten_tomatoes" in capsys.readouterr().err
+    assert main(["models", "remove", "rift-minilm-rotten_tomatoes"]) == 0
+    assert "removed rift-minilm-rotten_tomatoes, rift-bert" in capsys.readouterr().out
 
 
 @pytest.mark.slow
 def test_literal_textattack_commands_take_registered_names(tiny_bert_dir, tmp_path, monkeypatch, textattack_exe):
     reg = tmp_path / "registry.json"
     monkeypatch.setenv(registry.REGISTRY_ENV, str(reg))
-    names = registry.register_model(tiny_bert_dir, name="rift-bert-tiny", dataset="rotten_tomatoes")
+    names = registry.register_model(tiny_bert_dir, name="rift-bert-tiny", dataset="rotten_tomatoes", method="rift")
     assert names == ["rift-bert-tiny", "rift-bert"]
     env = dict(os.environ, TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1")
     attack = subprocess.run(  # no dataset flag: the registered model's own dataset

@@ -1,6 +1,7 @@
 """The model card (``README.md``) of a trained model directory, in Hugging Face's format.
 
-The card has YAML front matter (library, tags, datasets, base model) and sections that textattack-rift
+The card has YAML front matter (library, tags, datasets, base model, and under ``textattack_rift`` the
+method, base model and dataset that the registry names a model by) and sections that textattack-rift
 owns, each between ``<!-- textattack-rift:NAME -->`` and ``<!-- /textattack-rift:NAME -->``: the
 header, how the model was trained, its threat model, and its robustness (one block per evaluation, so
 evaluating on a second split adds a block instead of replacing the first). Every call rewrites only
@@ -40,6 +41,9 @@ TRAINING_LABELS = {
     "training_seconds": "training time",
 }
 _TABLE_KEYS = {"rift_args": "RIFT arguments", "validation": "Validation metrics"}
+# front-matter key holding what the registry reads back (method, base model, dataset)
+FACTS_KEY = "textattack_rift"
+_ROW = re.compile(r"^\|(.*)\|\s*$")
 
 
 def _begin(name: str) -> str:
@@ -167,9 +171,9 @@ def _base_model_id(base_model) -> str | None:
         if packaged is not None and Path(base).resolve() == Path(packaged).resolve():
             return bundled.MINILM_HUB_ID
         return None
-    from textattack_rift.models.names import MODEL_ALIASES
+    from textattack_rift.resources.hub_models import hub_id_for
 
-    return MODEL_ALIASES.get(base, base)
+    return hub_id_for(base)
 
 
 def _front_matter(front: dict, training: Mapping | None) -> dict:
@@ -185,6 +189,12 @@ def _front_matter(front: dict, training: Mapping | None) -> dict:
         base = _base_model_id(training.get("base_model"))
         if base:
             front["base_model"] = base
+        facts = {
+            "method": training.get("method"),
+            "base_model": base or (str(training["base_model"]) if training.get("base_model") else None),
+            "dataset": str(dataset) if dataset else None,
+        }
+        front[FACTS_KEY] = {k: v for k, v in facts.items() if v is not None}
     return front
 
 
@@ -250,12 +260,81 @@ def write_model_card(
 
 
 def _registered_name(directory: Path) -> str | None:
-    """The name the registry knows this directory by (not an alias), if any."""
+    """The name the registry knows this directory by (not an alias; the newest), if any."""
     try:
-        from textattack_rift.models.registry import list_models
+        from textattack_rift.models.registry_store import names_for_directory
 
-        resolved = str(directory.resolve())
-        names = [m["name"] for m in list_models() if m["path"] == resolved]
+        names = names_for_directory(directory)
     except Exception:  # an unreadable registry must not stop a card
         return None
     return names[-1] if names else None
+
+
+# -- reading a card back ---------------------------------------------------------------------------
+def _read_card(directory: str | os.PathLike) -> tuple[dict, dict[str, str]]:
+    try:
+        text = (Path(directory) / FILENAME).read_text(encoding="utf-8")
+    except OSError:
+        return {}, {}
+    front, blocks, _ = _parse(text)
+    return front, blocks
+
+
+def _table_cells(body: str) -> list[list[str]]:
+    """The cells of each Markdown table row in ``body`` (separator rows dropped)."""
+    rows = []
+    for line in body.splitlines():
+        match = _ROW.match(line.strip())
+        if match:
+            cells = [cell.strip() for cell in match.group(1).split("|")]
+            if not all(set(cell) <= set("-:") for cell in cells):
+                rows.append(cells)
+    return rows
+
+
+def card_facts(directory: str | os.PathLike) -> dict:
+    """How the model in ``directory`` was made, as its card records it: ``method``, ``base_model``,
+    ``dataset`` (a key is missing when the card does not say; no card gives ``{}``). Cards written
+    before the facts were kept in the front matter give the method and dataset from their training table."""
+    front, blocks = _read_card(directory)
+    facts = front.get(FACTS_KEY)
+    facts = {k: v for k, v in facts.items() if v is not None} if isinstance(facts, Mapping) else {}
+    if "training" in blocks:
+        rows = {cells[0]: cells[1] for cells in _table_cells(blocks["training"]) if len(cells) >= 2}
+        for key in ("method", "dataset"):
+            if key not in facts and rows.get(TRAINING_LABELS[key]):
+                facts[key] = rows[TRAINING_LABELS[key]]
+    if "base_model" not in facts and front.get("base_model"):
+        facts["base_model"] = front["base_model"]
+    return facts
+
+
+def robustness_results(directory: str | os.PathLike) -> list[dict]:
+    """Each evaluation block of the card, in card order: ``key``, ``title``, ``attacks`` (names), and
+    over all attacks together ``examples``, ``clean_accuracy`` and ``accuracy_under_attack`` (as shown,
+    e.g. ``"52.0% [42.3, 61.5]"``). Columns are found by their heading, so added columns do not matter."""
+    _, blocks = _read_card(directory)
+    out = []
+    for match in _BLOCK.finditer(blocks.get("robustness", "")):
+        key, body = match.group(1), match.group(2)
+        rows = _table_cells(body)
+        if not key.startswith("robustness/") or not rows:
+            continue
+        heads = [h.lower() for h in rows[0]]
+
+        def column(prefix: str) -> int | None:
+            return next((i for i, h in enumerate(heads) if h.startswith(prefix)), None)
+
+        wanted = {"examples": column("examples"), "clean_accuracy": column("clean accuracy"),
+                  "accuracy_under_attack": column("accuracy under attack")}
+        everything = next((r for r in rows[1:] if r[0].strip("* ") == "all attacks"), None)
+        if everything is None or None in wanted.values() or max(wanted.values()) >= len(everything):
+            continue
+        title = next((line[4:].strip() for line in body.splitlines() if line.startswith("### ")), None)
+        out.append({
+            "key": key.split("/", 1)[1],
+            "title": title,
+            "attacks": [r[0] for r in rows[1:] if r is not everything],
+            **{name: everything[i].strip("* ") for name, i in wanted.items()},
+        })
+    return out

@@ -3,6 +3,11 @@
 The trainer builds its convex hulls from it, every attack recipe takes its transformation and
 constraints from it, and it is saved as ``threat_model.json`` beside every model and report, with a
 fingerprint that changes whenever the synonyms or a constraint change.
+
+Its TextAttack transformation, :class:`ThreatModelWordSwap`, lives here too: the two need each other
+(a threat model gives its word swap; a word swap built by name, as TextAttack's ``--transformation``
+does, builds the default threat model), so one module holds both and imports run one way
+(``transformation`` re-exports the swap under its old path). This module therefore imports TextAttack.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import json
 import os
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from textattack.transformations import WordSwap
 
 from textattack_rift.errors import ResourceMissing, RiftUserError
 from textattack_rift.resources import atomic
@@ -178,9 +185,7 @@ class ThreatModel:
         return _columns.perturbable_column_indices(self.perturbable_columns, column_names)
 
     # -- TextAttack parts ---------------------------------------------------------------------
-    def transformation(self):
-        from textattack_rift.threat.transformation import ThreatModelWordSwap
-
+    def transformation(self) -> "ThreatModelWordSwap":
         return ThreatModelWordSwap(threat_model=self)
 
     def constraints(self) -> list:
@@ -329,3 +334,29 @@ class ThreatModel:
         if not file.is_file():
             raise ResourceMissing(f"no {FILENAME} at {path}: was the model or report saved with a threat model?")
         return cls.from_json(file.read_text(encoding="utf-8"), synonyms=synonyms, source=str(file))
+
+
+class ThreatModelWordSwap(WordSwap):
+    """Swap a word for one of its synonyms (capitalisation kept), as the threat model allows.
+
+    ``ThreatModelWordSwap()`` uses the default threat model (the ``wordnet`` set) so that TextAttack's
+    ``--transformation`` can build it by name; ``synonyms`` takes ``counterfitted``/``wordnet``/a path,
+    ``threat_model`` a whole :class:`ThreatModel`. The set itself is loaded at the first swap.
+    """
+
+    def __init__(self, threat_model=None, synonyms=None):
+        super().__init__()
+        if threat_model is not None and synonyms is not None:
+            raise TypeError("give threat_model or synonyms, not both")
+        if threat_model is None:
+            threat_model = ThreatModel(synonyms if synonyms is not None else "wordnet")
+        elif not isinstance(threat_model, ThreatModel):
+            raise TypeError(f"threat_model must be a ThreatModel, got {type(threat_model).__name__}")
+        self.threat_model = threat_model
+        self.synonyms_name = threat_model.synonym_label  # for TextAttack's repr, without loading the set
+
+    def _get_replacement_words(self, word):
+        return self.threat_model.synonyms.recased_candidates(word)
+
+    def extra_repr_keys(self):
+        return ["synonyms_name"]

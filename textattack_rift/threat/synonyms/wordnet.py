@@ -196,9 +196,9 @@ class _Encoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from textattack_rift.models.names import resolve_model_name
+        from textattack_rift.resources.hub_models import resolve_hub_name
 
-        location = resolve_model_name(name)
+        location = resolve_hub_name(name)
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(location)
         self.model = AutoModel.from_pretrained(location).eval()
