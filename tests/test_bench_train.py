@@ -165,14 +165,14 @@ def test_released_variant_refuses_a_step_without_adversary(tiny_bert_dir, data):
 
 
 def _objective(model, batch, word_logits, alpha):
-    """KL(p(y|x) || p(y|x_hat(w))) - alpha * H(w), the adversary's objective, in eval mode."""
+    """sum_b KL_b - alpha * sum_b H_b(w) / 38400, the adversary's objective (the script's), in eval mode."""
     model.eval()
     with torch.no_grad():
         mask = word_candidate_mask(batch.candidate_mask, batch.word_index)
         weights = tokens_from_words(combination_weights(word_logits, mask), batch.word_index)
         adv = forward_embeds(model, soft_embeddings(model, batch.candidate_ids, weights), batch.attention_mask).logits
         clean = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-        return float(kl_divergence(clean, adv) - alpha * word_entropy(word_logits, mask))
+        return float(kl_divergence(clean, adv) * len(clean) - alpha * word_entropy(word_logits, mask).sum() / 38400)
 
 
 def test_free_step_reuses_the_outer_gradient_to_ascend_and_store_the_logits(tiny_bert_dir, data):

@@ -122,13 +122,18 @@ def test_adversary_increases_kl_and_stays_in_convex_hull():
 
 
 def test_adversary_objective_with_sparsity_term_increases():
+    from textattack_rift.training.adversary import ENTROPY_DIVISOR, word_entropy
+
     model, batch = tiny_model(1), hand_batch()
     result = run(model, batch, steps=8, entropy_weight=15.0, trace=True, generator=torch.Generator().manual_seed(0))
     assert len(result.history) == 8
     assert result.history[-1] > result.history[0]
-    # the sparsity term (alpha) drives each perturbable word towards one candidate
-    perturbable = result.word_mask.sum(-1) >= 2
-    assert bool((result.weights.amax(-1)[perturbable] > 0.9).all())
+    # alpha is weighed per word as alpha / 38400; at a per-word weight of 15 the sparsity term wins and
+    # drives each perturbable word onto one candidate
+    strong = run(model, batch, steps=8, entropy_weight=15.0 * ENTROPY_DIVISOR, generator=torch.Generator().manual_seed(0))
+    perturbable = strong.word_mask.sum(-1) >= 2
+    assert bool((strong.weights.amax(-1)[perturbable] > 0.9).all())
+    assert float(word_entropy(strong.logits, strong.word_mask).sum()) < float(word_entropy(result.logits, result.word_mask).sum())
 
 
 def test_adversary_touches_no_parameter_grad_and_restores_modes():

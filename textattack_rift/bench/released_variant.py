@@ -12,10 +12,16 @@ computes the same loss (same adversary, same objectives) in the script's way:
 3. batches are padded to the maximum length (64 in the reference condition): the caller pads them
    (``train_data.pad_batch``), since padding is a property of the batch, not of the step.
 
+The adversary's objective and initialisation are written here independently of ``adversary.py``, in
+the script's own form: ``sum_b KL_b - alpha * (entropy summed over the batch and all positions) /
+(300*128)``, from ``torch.nn.init.kaiming_normal_`` on a ``[B, L, S, 1]`` tensor (L word positions, S
+candidate slots), so the benchmark's strength figures compare our adversary with the script's.
+
 ``param_grads=False`` keeps 2 and 3 but restricts the inner loop's gradient to the combination logits
 (the middle data point of the issue's measurements). With dropout off and the same adversary
 initialisation (the same ``generator`` seed), the loss equals ``rift_training_loss``'s up to float
-rounding. Single process only (several forward passes per backward do not suit DDP).
+rounding (Adam is invariant to the objective's overall scale, up to its epsilon). Single process only
+(several forward passes per backward do not suit DDP).
 """
 
 from __future__ import annotations
@@ -28,11 +34,9 @@ from textattack_rift.training.adversary import (
     check_candidates,
     combination_weights,
     forward_embeds,
-    init_combination_logits,
     soft_embeddings,
     tokens_from_words,
     word_candidate_mask,
-    word_entropy,
 )
 from textattack_rift.training.args import RiftArgs
 from textattack_rift.training.objectives import kl_divergence, rift_loss
@@ -42,6 +46,29 @@ from textattack_rift.training.teacher import encoder_of, teacher_features, unwra
 
 def _type_kwargs(token_type_ids: Tensor | None) -> dict:
     return {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+
+
+SCRIPT_ENTROPY_DIVISOR = 300 * 128
+
+
+def script_objective(clean_logits: Tensor, adv_logits: Tensor, logits: Tensor, word_mask: Tensor, alpha: float) -> Tensor:
+    """The script's adversary objective: KL summed over the batch minus alpha * summed entropy / 38400."""
+    log_p = torch.log_softmax(clean_logits.float(), dim=-1)
+    log_q = torch.log_softmax(adv_logits.float(), dim=-1)
+    kl_sum = (log_p.exp() * (log_p - log_q)).sum()
+    log_w = torch.log_softmax(logits.float().masked_fill(~word_mask, -1e9), dim=-1)
+    entropy_sum = -(log_w.exp() * log_w * word_mask).sum()
+    return kl_sum - alpha * entropy_sum / SCRIPT_ENTROPY_DIVISOR
+
+
+def script_initial_logits(shape: tuple[int, int, int], init: str, device, generator=None) -> Tensor:
+    """Kaiming-normal logits of a [B, L, S, 1] tensor (fan-in L*S), as the script draws them."""
+    if init == "zeros":
+        return torch.zeros(shape, device=device)
+    gen_device = generator.device if generator is not None else device
+    logits = torch.empty(*shape, 1, device=gen_device)
+    torch.nn.init.kaiming_normal_(logits, generator=generator)
+    return logits.squeeze(-1).to(device)
 
 
 def released_adversary(
@@ -61,7 +88,8 @@ def released_adversary(
     model = unwrap_model(model)
     check_candidates(batch.input_ids, batch.candidate_ids, batch.candidate_mask, batch.word_index)
     word_mask = word_candidate_mask(batch.candidate_mask, batch.word_index)
-    logits = init_combination_logits(tuple(word_mask.shape), args.adv_init, batch.input_ids.device, generator)
+    logits = script_initial_logits(tuple(word_mask.shape), args.adv_init, batch.input_ids.device, generator)
+    start = logits.detach().clone()
     logits = logits.detach().requires_grad_(True)
     kwargs = _type_kwargs(batch.token_type_ids)
     was_training = model.training
@@ -77,7 +105,7 @@ def released_adversary(
                 # Looked up inside the loop, with a graph back to the embedding matrix, as in the script.
                 embeds = soft_embeddings(model, batch.candidate_ids, weights)
                 adv_logits = forward_embeds(model, embeds, batch.attention_mask, batch.token_type_ids).logits.float()
-                value = kl_divergence(clean_logits, adv_logits) - args.adv_entropy_weight * word_entropy(logits, word_mask)
+                value = script_objective(clean_logits, adv_logits, logits, word_mask, args.adv_entropy_weight)
                 optimizer.zero_grad(set_to_none=True)
                 if param_grads:
                     value.backward()  # every weight's gradient too: the script's cost
@@ -96,6 +124,7 @@ def released_adversary(
         token_weights=tokens_from_words(weights, batch.word_index),
         word_mask=word_mask,
         steps=args.adv_steps,
+        initial_logits=start,
     )
 
 

@@ -31,8 +31,8 @@ from textattack_rift.training.adversary import (
     combination_weights,
     forward_embeds,
     soft_embeddings,
+    sparsity_penalty,
     tokens_from_words,
-    word_entropy,
 )
 from textattack_rift.training.args import RiftArgs
 from textattack_rift.training.objectives import kl_divergence
@@ -40,11 +40,39 @@ from textattack_rift.training.step import RiftBatch, rift_training_loss, run_adv
 from textattack_rift.training.store import WarmStartStore
 
 
-def adversary_key(args: RiftArgs) -> tuple:
-    """What determines an adversary's behaviour (variants with equal keys share their strength figures)."""
+def adversary_key(args: RiftArgs, kind: str = "rift") -> tuple:
+    """What determines an adversary's behaviour (variants with equal keys share their strength figures).
+
+    ``kind`` "released" is the released script's adversary (``released_variant.released_adversary``).
+    """
     warm = args.adv_warm_start
-    return (args.adv_steps, args.adv_lr, args.adv_entropy_weight, args.adv_init, warm,
+    return (kind == "released", args.adv_steps, args.adv_lr, args.adv_entropy_weight, args.adv_init, warm,
             args.adv_steps_warm if warm else None, args.adv_free)
+
+
+def initial_argmax_share(result) -> tuple[float, float]:
+    """(share of perturbable words whose final choice is the slot their initial logits favoured, chance).
+
+    Chance is the mean of 1 / (number of valid candidates) over the same words: a search that moved
+    every word away from its start's bias would sit near it; a locked-in one near 1.
+    """
+    mask = result.word_mask
+    perturbable = mask.sum(-1) >= 2
+    if result.initial_logits is None or not bool(perturbable.any()):
+        return float("nan"), float("nan")
+    start = result.initial_logits.masked_fill(~mask, float("-inf")).argmax(-1)
+    final = result.weights.masked_fill(~mask, -1.0).argmax(-1)
+    kept = (start == final)[perturbable].float().mean()
+    chance = (1.0 / mask.sum(-1).float())[perturbable].mean()
+    return float(kept), float(chance)
+
+
+def _run(model, batch: RiftBatch, args: RiftArgs, kind: str, store, generator):
+    if kind == "released":
+        from textattack_rift.bench.released_variant import released_adversary
+
+        return released_adversary(model, batch, args, param_grads=False, generator=generator)
+    return run_adversary(model, batch, args, store, generator)
 
 
 def finetune(model, data, steps: int, lr: float, batch_size: int, seed: int, device: str, max_length: int) -> None:
@@ -128,8 +156,8 @@ def _free_step_attack(model, batch: RiftBatch, result, args: RiftArgs) -> Tensor
         weights = tokens_from_words(combination_weights(leaf, result.word_mask), batch.word_index)
         adv = forward_embeds(model, soft_embeddings(model, batch.candidate_ids, weights), batch.attention_mask,
                              batch.token_type_ids).logits.float()
-        value = torch.nn.functional.cross_entropy(adv, batch.labels) - args.adv_entropy_weight * word_entropy(
-            leaf, result.word_mask)
+        value = torch.nn.functional.cross_entropy(adv, batch.labels, reduction="sum") - sparsity_penalty(
+            leaf, result.word_mask, args.adv_entropy_weight)
         (grad,) = torch.autograd.grad(value, leaf)
     model.zero_grad(set_to_none=True)
     return result.logits + args.adv_lr * grad.sign()
@@ -156,7 +184,9 @@ def measure_strength(
     """KL ratio and ASCC accuracy per variant (keyed by name; variants without an adversary are left out).
 
     ``batch`` is the benchmark's training batch (dynamic padding). ``reference`` defaults to the
-    ``rift`` variant's arguments (10 fresh steps). ``save_model`` keeps the fine-tuned model (a directory
+    released script's adversary when a ``released`` variant is benchmarked, else to the ``rift``
+    variant's arguments (10 fresh steps). Every variant also reports ``initial_argmax`` (the share of
+    perturbable words ending on the slot their starting logits favoured; fresh visits) and its chance level. ``save_model`` keeps the fine-tuned model (a directory
     that ``model_dir`` accepts later).
     """
     from textattack_rift.bench.train_data import load_classifier
@@ -165,13 +195,16 @@ def measure_strength(
     if visits < 2:
         raise ValueError(f"strength needs at least 2 visits (the first is fresh for every variant), got {visits}")
     adversarial = [v for v in variants if v.args is not None]
+    ref_kind = "rift"
     if reference is None:
+        released = [v.args for v in adversarial if v.kind == "released"]
         named = [v.args for v in adversarial if v.name == "rift"]
-        reference = named[0] if named else RiftArgs()
-    configs: dict[tuple, RiftArgs] = {adversary_key(reference): reference}
+        reference = (released or named or [RiftArgs()])[0]
+        ref_kind = "released" if released else "rift"
+    configs: dict[tuple, tuple[RiftArgs, str]] = {adversary_key(reference, ref_kind): (reference, ref_kind)}
     for variant in adversarial:
-        configs.setdefault(adversary_key(variant.args), variant.args)
-    ref_key = adversary_key(reference)
+        configs.setdefault(adversary_key(variant.args, variant.kind), (variant.args, variant.kind))
+    ref_key = adversary_key(reference, ref_kind)
 
     model, _, model_name = load_classifier(model_dir, device, seed)
     if model_dir is None:
@@ -190,19 +223,21 @@ def measure_strength(
         data.batch("train", batch.input_ids.shape[0], seed + 1000 + k, exclude=batch.indices.tolist())[0].to(device)
         for k in range(max(drift_steps - 1, 0))
     ]
-    train_stores = {key: WarmStartStore() for key, args in configs.items() if args.adv_warm_start}
-    val_stores = {key: WarmStartStore() for key, args in configs.items() if args.adv_warm_start}
+    train_stores = {key: WarmStartStore() for key, (args, _) in configs.items() if args.adv_warm_start}
+    val_stores = {key: WarmStartStore() for key, (args, _) in configs.items() if args.adv_warm_start}
     kl: dict[tuple, list[float]] = {key: [] for key in configs}
+    kept: dict[tuple, list[tuple[float, float]]] = {key: [] for key in configs}
     acc: dict[tuple, list[float]] = {key: [] for key in configs}
     clean_accs = []
     for visit in range(visits):
         model.eval()
         with torch.no_grad():
             clean_accs.append(float((_predict(model, val, val.input_ids).argmax(-1) == val.labels).float().mean()))
-        for key, args in configs.items():
+        for key, (args, kind) in configs.items():
             generator = torch.Generator().manual_seed(1000 * seed + visit)
-            result = run_adversary(model, batch, args, train_stores.get(key), generator)
+            result = _run(model, batch, args, kind, train_stores.get(key), generator)
             kl[key].append(_eval_kl(model, batch, result.token_weights))
+            kept[key].append(initial_argmax_share(result))
             if args.adv_free and key in train_stores:
                 _free_step_train(model, batch, result, args, train_stores[key])
             generator = torch.Generator().manual_seed(1000 * seed + visit)
@@ -224,12 +259,17 @@ def measure_strength(
             "kl_ratio": statistics.mean(kl[key][v] / max(kl[ref_key][v], 1e-12) for v in later),
             "kl_ratio_last": kl[key][-1] / max(kl[ref_key][-1], 1e-12),
             "ascc_acc": statistics.mean(acc[key][v] for v in later),
+            # the first visit is fresh for every variant (warm starts have nothing stored yet)
+            "initial_argmax": kept[key][0][0],
+            "initial_argmax_chance": kept[key][0][1],
+            "initial_argmax_per_visit": [k for k, _ in kept[key]],
             "kl_per_visit": kl[key],
             "ascc_acc_per_visit": acc[key],
         }
     return {
         "model": str(model_name),
-        "reference": f"{reference.adv_steps} fresh steps (lr {reference.adv_lr:g})",
+        "reference": ("released script's adversary, " if ref_kind == "released" else "")
+        + f"{reference.adv_steps} fresh steps (lr {reference.adv_lr:g})",
         "visits": visits,
         "drift_steps": drift_steps,
         "drift_lr": drift_lr,
@@ -237,7 +277,7 @@ def measure_strength(
         "clean_acc": statistics.mean(clean_accs[v] for v in later),
         "reference_ascc_acc": figures[ref_key]["ascc_acc"],
         "clean_acc_per_visit": clean_accs,
-        "variants": {v.name: figures[adversary_key(v.args)] for v in adversarial},
+        "variants": {v.name: figures[adversary_key(v.args, v.kind)] for v in adversarial},
     }
 
 

@@ -516,17 +516,18 @@ def format_table(result: dict) -> str:
             f"{strength['val_examples']} sentences; KL = adversary KL / KL of {strength['reference']} (mean over "
             f"{strength['visits'] - 1} later visits; KL last: at the last visit); ASCC acc = validation accuracy under that "
             f"adversary's ASCC attack (mean over the same visits; {strength['reference']}: "
-            f"{strength['reference_ascc_acc']:.3f})"
+            f"{strength['reference_ascc_acc']:.3f}); kept: share of perturbable words whose final choice is the slot "
+            "their initial noise favoured (first, fresh visit; chance in brackets)"
         )
     header = (f"{'variant':<20} {'tok':>4} {'s/step':>7} {'x plain':>8} {'x plain@64':>10} {'cpu x':>6} {'peak MB':>8} "
-              f"{'KL':>6} {'KL last':>7} {'ASCC acc':>9}")
+              f"{'KL':>6} {'KL last':>7} {'ASCC acc':>9} {'kept (chance)':>14}")
     lines += ["", header, "-" * len(header)]
     for row in result["rows"]:
         lines.append(
             f"{row['name']:<20} {row['tokens']:>4} {_fmt(row['seconds'], ''):>7} {_fmt(row.get('ratio'), 'x'):>8} "
             f"{_fmt(row.get('ratio_reference'), 'x'):>10} {_fmt(row.get('cpu_ratio'), 'x'):>6} "
             f"{_fmt(row.get('peak_mb'), '', 0):>8} {_fmt(row.get('kl_ratio'), ''):>6} {_fmt(row.get('kl_ratio_last'), ''):>7} "
-            f"{_fmt(row.get('ascc_acc'), '', 3):>9}"
+            f"{_fmt(row.get('ascc_acc'), '', 3):>9} {_kept(row):>14}"
         )
     lines.append("")
     lines.append(
@@ -545,6 +546,12 @@ def format_table(result: dict) -> str:
     if load:
         lines.append(f"load average (1/5/15 min) at start {load['start']}, at end {load['end']}")
     return "\n".join(lines)
+
+
+def _kept(row: dict) -> str:
+    if row.get("initial_argmax") is None:
+        return "-"
+    return f"{row['initial_argmax']:.2f} ({row['initial_argmax_chance']:.2f})"
 
 
 def _fmt(value, suffix: str, digits: int = 2) -> str:

@@ -12,12 +12,16 @@ import dataclasses
 from argparse import Namespace
 
 from textattack_rift.errors import RiftUserError
+from textattack_rift.training.schedule import LR_SCHEDULES
 from textattack_rift.integration.threat_args import THREAT_DESTS, add_threat_model_arguments, threat_model_from_args
-from textattack_rift.training.args import ADV_INITS, PRESETS, SELECT_BY, RiftArgs
+from textattack_rift.training.args import ADV_INITS, MI_ANCHORS, PRESETS, SELECT_BY, RiftArgs
 
-_CHOICES = {"select_by": SELECT_BY, "adv_init": ADV_INITS}
+_CHOICES = {"select_by": SELECT_BY, "adv_init": ADV_INITS, "mi_anchor": MI_ANCHORS}
 _OWN = ("rift", "rift_method", "rift_max_steps", "rift_eval_steps", "rift_max_candidates", "rift_bf16",
-        "rift_name", "rift_no_register", "resume")
+        "rift_name", "rift_no_register", "resume", "rift_lr_schedule")
+# --num-warmup-steps on the --rift path when not given: the recipes' ratio, not TextAttack's 500 steps
+# (a run of 500 steps or fewer would warm up for its whole length and never decay).
+RIFT_WARMUP = 0.1
 
 
 def _field_dest(name: str) -> str:
@@ -51,6 +55,10 @@ def add_arguments(group) -> None:
     group.add_argument("--rift-eval-steps", type=int, default=None, help="also select the best model every N steps")
     group.add_argument("--rift-max-candidates", type=int, default=9, help="K: candidate slots per word, the word included")
     group.add_argument("--rift-bf16", choices=("auto", "on", "off"), default="auto", help="bf16 autocast on CUDA")
+    group.add_argument(
+        "--rift-lr-schedule", choices=LR_SCHEDULES, default="linear",
+        help="linear: warm up, then decay to 0 (TextAttack's); constant: warm up, then stay (the released script's)",
+    )
     group.add_argument("--rift-name", default=None, help="name in the local model registry (default rift-<arch>-<dataset>)")
     group.add_argument("--rift-no-register", action="store_true", help="do not add the trained model to the registry")
     group.add_argument("--resume", default=None, metavar="DIR", help="continue the --rift run in DIR from its last checkpoint")
@@ -72,6 +80,8 @@ def run(args: Namespace, extra: dict) -> bool:
     """Run the RIFT trainer when ``--rift`` is given; return False to let the stock trainer run."""
     if not extra.get("rift"):
         used = [d for d in (*_field_dests(), "resume", "rift_max_steps", "rift_eval_steps", "rift_name") if extra.get(d) is not None]
+        if extra.get("rift_lr_schedule") not in (None, "linear"):
+            used.append("rift_lr_schedule")
         if used:
             raise RiftUserError(f"--{used[0].replace('_', '-')} needs --rift (the stock trainer has no such option)")
         if extra.get("synonyms") not in (None, "wordnet") or extra.get("max_word_ratio") is not None:
@@ -79,18 +89,31 @@ def run(args: Namespace, extra: dict) -> bool:
         return False
     from textattack.training_args import CommandLineTrainingArgs
 
+    from textattack_rift.integration.model_argument import check_model_argument
+    from textattack_rift.training.reproducibility import seed_everything
     from textattack_rift.training.trainer import RiftTrainer
 
     rift_args = rift_args_from(extra)
     if extra.get("resume"):
         args.output_dir = extra["resume"]
+    if args.num_warmup_steps is None:
+        args.num_warmup_steps = RIFT_WARMUP
     threat_model = threat_model_from_args(Namespace(**{d: extra.get(d) for d in THREAT_DESTS}))
     training_args = CommandLineTrainingArgs(**vars(args))
+    if training_args.dataset and not training_args.dataset_from_file and not training_args.dataset_eval_split:
+        training_args.dataset_eval_split = _validation_split(training_args.dataset)
+    # A base encoder without a head gets a new one drawn here: seed first, from the training seed.
+    check_model_argument(training_args.model_name_or_path)
+    seed_everything(training_args.random_seed)
     model_wrapper = CommandLineTrainingArgs._create_model_from_args(training_args)
     try:
         train_dataset, eval_dataset = CommandLineTrainingArgs._create_dataset_from_args(training_args)
     except AssertionError as err:  # TextAttack checks label counts with assert
         raise RiftUserError(" ".join(str(err).split())) from err
+    except KeyError as err:  # TextAttack reports a missing split as a KeyError chain
+        if isinstance(err, RiftUserError):
+            raise
+        raise RiftUserError(" ".join(str(err).strip("'\"").split())) from None
     bf16 = {"auto": None, "on": True, "off": False}[extra.get("rift_bf16") or "auto"]
     register = False if extra.get("rift_no_register") else extra.get("rift_name")
     trainer = RiftTrainer(
@@ -108,6 +131,7 @@ def run(args: Namespace, extra: dict) -> bool:
         bf16=bf16,
         base_model_name=args.model_name_or_path,
         max_candidates=extra.get("rift_max_candidates") or 9,
+        lr_schedule=extra.get("rift_lr_schedule") or "linear",
         register_name=register,
         run_description={
             "dataset": training_args.dataset,
@@ -117,6 +141,28 @@ def run(args: Namespace, extra: dict) -> bool:
     )
     trainer.train()
     return True
+
+
+# Model selection reads one of these when --dataset-eval-split is not given; never the test split,
+# which TextAttack's own probe falls back to (selecting on test is a fault of the released script).
+VALIDATION_SPLITS = ("validation", "dev", "eval")
+
+
+def _validation_split(dataset: str) -> str:
+    from textattack_rift.data import load_dataset
+    from textattack_rift.data.splits import UnknownSplit
+
+    for split in VALIDATION_SPLITS:
+        try:
+            load_dataset(dataset, split=split)
+        except UnknownSplit:
+            continue
+        return split
+    raise RiftUserError(
+        f"--rift selects the best model on a validation split, and dataset {dataset} has none "
+        f"(tried {', '.join(VALIDATION_SPLITS)}): pass one, e.g. --dataset-train-split 'train[:90%]' "
+        "--dataset-eval-split 'train[90%:]'"
+    )
 
 
 def _refuse_attack(name: str):

@@ -35,6 +35,14 @@ class RiftTrainModelCommand(TrainModelCommand):
         for _, _, run in _EXTENSIONS:
             if run(args, extra):
                 return
+        # TextAttack seeds inside Trainer.train, after the model (and a new head) was drawn: seed first.
+        from textattack_rift.integration.model_argument import check_model_argument
+        from textattack_rift.training.reproducibility import seed_everything
+
+        check_model_argument(getattr(args, "model_name_or_path", None))
+        seed_everything(getattr(args, "random_seed", 786))
+        if getattr(args, "num_warmup_steps", 0) is None:
+            args.num_warmup_steps = 500  # TextAttack's default, as if the flag had its stock default
         super().run(args)
 
     @staticmethod
@@ -45,4 +53,5 @@ class RiftTrainModelCommand(TrainModelCommand):
             group = parser.add_argument_group("textattack-rift")
             for add_arguments, _, _ in _EXTENSIONS:
                 add_arguments(group)
-        parser.set_defaults(func=RiftTrainModelCommand())
+        # None = not given: --rift then warms up for 10% of its steps, the stock trainer for TextAttack's 500.
+        parser.set_defaults(func=RiftTrainModelCommand(), num_warmup_steps=None)

@@ -5,6 +5,15 @@ candidates, weights ``w = softmax(logits)`` over the word's valid candidates, sh
 of the word. The logits are optimised with Adam to maximise ``KL(p(y|x) || p(y|x_hat(w))) - alpha*H(w)``
 (training) or ``CE(f(x_hat(w)), y) - alpha*H(w)`` (the ASCC attack, followed by an argmax per word).
 
+Scale, as in the authors' released script (models/AdvPLM.py): it maximises
+``sum_b KL_b - alpha * (sum over the batch and all positions of H) / (300*128)`` with alpha = 15 and
+starts from Kaiming-normal logits of a ``[B, L, S, 1]`` tensor (fan-in ``L*S``). Here too: both terms
+are summed over the batch (not averaged: Adam is scale-free only up to its epsilon, which matters where
+the gradients are tiny), so the entropy of each word weighs ``alpha / 38400`` against its example's KL
+as in the script, and the initial logits have std ``sqrt(2 / (W*K))`` for W word positions and K slots. A stronger
+entropy weight (0.1.0.dev0 averaged H over the words, about 1,000x stronger) locks each word onto
+the slot its initial noise favoured, and the adversary barely searches.
+
 Tensor conventions (B examples, T tokens, K candidate slots, W words):
     candidate_ids [B,T,K]   slot 0 is the original token; for a word of k sub-tokens, candidate j's
                             i-th sub-token sits at the word's i-th position. Masked slots may hold any
@@ -29,6 +38,8 @@ from textattack_rift.training.objectives import kl_divergence
 # 0 * log_softmax stays 0 instead of 0 * -inf = nan in the entropy and its gradient.
 _MASKED_LOGIT = -1e9
 OBJECTIVES = ("kl", "ce")
+# The released script's divisor of the batch-wide entropy sum (with alpha = 15: 15/38400 per word).
+ENTROPY_DIVISOR = 300 * 128
 
 
 @dataclass
@@ -41,6 +52,7 @@ class AdversaryResult:
     word_mask: valid candidates per word [B,W,K].
     steps: Adam steps taken.
     history: the objective before each step, only when ``trace=True`` (each value costs a device sync).
+    initial_logits: where the search started [B,W,K] (noise, or the warm start), for strength figures.
     """
 
     logits: Tensor
@@ -49,6 +61,7 @@ class AdversaryResult:
     word_mask: Tensor
     steps: int
     history: list[float] | None = None
+    initial_logits: Tensor | None = None
 
 
 @dataclass
@@ -126,29 +139,33 @@ def combination_weights(logits: Tensor, word_mask: Tensor) -> Tensor:
 
 
 def word_entropy(logits: Tensor, word_mask: Tensor) -> Tensor:
-    """H(w): mean entropy (nats) over each example's perturbable words, averaged over the batch.
+    """H(w) per example [B]: the entropies (nats) of the example's words, summed over its words.
 
-    A perturbable word has at least two valid candidates; an example with none contributes 0. This
-    normalisation keeps alpha's meaning independent of batch size, sentence length and padding.
+    A word with one valid candidate (and padding) has entropy 0, so the sum runs over the perturbable
+    words; this is the script's sum over positions.
     """
     log_w = torch.log_softmax(logits.float().masked_fill(~word_mask, _MASKED_LOGIT), dim=-1)
     per_word = -(log_w.exp() * log_w * word_mask).sum(-1)
-    perturbable = word_mask.sum(-1) >= 2
-    per_example = (per_word * perturbable).sum(-1) / perturbable.sum(-1).clamp(min=1)
-    return per_example.mean()
+    return per_word.sum(-1)
+
+
+def sparsity_penalty(logits: Tensor, word_mask: Tensor, alpha: float) -> Tensor:
+    """alpha * (sum over the batch of H(w)) / 38400: the released script's sparsity term."""
+    return alpha / ENTROPY_DIVISOR * word_entropy(logits, word_mask).sum()
 
 
 def init_combination_logits(
     shape: tuple[int, int, int], mode: str, device: torch.device, generator: torch.Generator | None = None
 ) -> Tensor:
-    """Initial logits: "random" is He-normal noise (std sqrt(2/K), fan-in = the K slots), "zeros" uniform w."""
+    """Initial logits [B,W,K]: "random" is He-normal noise with the script's fan-in, W word positions
+    times K slots (std sqrt(2/(W*K))); "zeros" gives uniform weights."""
     if mode == "zeros":
         return torch.zeros(shape, device=device)
     if mode != "random":
         raise ValueError(f"unknown adversary init {mode!r}; use 'random' or 'zeros'")
     gen_device = generator.device if generator is not None else device
     noise = torch.randn(shape, generator=generator, device=gen_device)
-    return noise.to(device) * math.sqrt(2.0 / max(shape[-1], 1))
+    return noise.to(device) * math.sqrt(2.0 / max(shape[1] * shape[2], 1))
 
 
 def embed_candidates(model: nn.Module, candidate_ids: Tensor) -> Tensor:
@@ -215,6 +232,35 @@ class _EvalMode:
             module.training = training
 
 
+def adversary_objective(
+    model: nn.Module,
+    logits: Tensor,
+    word_mask: Tensor,
+    word_index: Tensor,
+    candidate_embeds: Tensor,
+    attention_mask: Tensor,
+    token_type_ids: Tensor | None,
+    *,
+    target: Tensor,
+    objective: str = "kl",
+    entropy_weight: float = 15.0,
+) -> Tensor:
+    """What the adversary maximises at ``logits`` [B,W,K]: sum_b D_b - alpha * sum_b H_b(w) / 38400 (the script's).
+
+    D_b is KL(p(y|x_b) || p(y|x_hat_b)) with ``target`` the clean logits (``objective="kl"``), or
+    CE(f(x_hat_b), y_b) with ``target`` the labels (``"ce"``). ``candidate_embeds`` [B,T,K,H] are the
+    candidates' input embeddings (``embed_candidates``).
+    """
+    weights = tokens_from_words(combination_weights(logits, word_mask), word_index)
+    embeds = combine(candidate_embeds, weights)
+    adv_logits = forward_embeds(model, embeds, attention_mask, token_type_ids).logits.float()
+    if objective == "kl":
+        divergence = kl_divergence(target, adv_logits) * adv_logits.shape[0]
+    else:
+        divergence = F.cross_entropy(adv_logits, target, reduction="sum")
+    return divergence - sparsity_penalty(logits, word_mask, entropy_weight)
+
+
 def ascc_adversary(
     model: nn.Module,
     input_ids: Tensor,
@@ -240,7 +286,7 @@ def ascc_adversary(
 
     D is KL(p(y|x) || p(y|x_hat)) for ``objective="kl"`` (target: ``clean_logits``, computed here in
     eval mode without gradient when not given) or CE(f(x_hat), labels) for ``objective="ce"``.
-    ``entropy_weight`` is alpha. Only the gradient with respect to the logits is computed: parameter
+    ``entropy_weight`` is alpha, at the script's scale (``sparsity_penalty``). Only the gradient with respect to the logits is computed: parameter
     ``.grad`` is never touched. Pass the bare module, not a DistributedDataParallel wrapper. The model
     runs in eval mode (no dropout) and every submodule's mode is restored afterwards. ``init_logits``
     [B,W,K] with ``init_found`` [B] bool warm-starts the examples marked True.
@@ -260,6 +306,7 @@ def ascc_adversary(
             raise ValueError(f"init_logits must be [B,W,K]={shape}, got {tuple(init_logits.shape)}")
         found = torch.ones(shape[0], dtype=torch.bool, device=logits.device) if init_found is None else init_found
         logits = torch.where(found.view(-1, 1, 1), init_logits.to(logits.device, torch.float32), logits)
+    start = logits.detach().clone()
     logits = logits.detach().requires_grad_(True)
     history: list[float] | None = [] if trace else None
 
@@ -271,15 +318,12 @@ def ascc_adversary(
                     clean_logits = _forward_ids(model, input_ids, attention_mask, token_type_ids)
                 clean_logits = clean_logits.detach()
         optimizer = torch.optim.Adam([logits], lr=lr, maximize=True)
+        target = clean_logits if objective == "kl" else labels
         for _ in range(steps):
-            weights = tokens_from_words(combination_weights(logits, word_mask), word_index)
-            embeds = combine(candidate_embeds, weights)
-            adv_logits = forward_embeds(model, embeds, attention_mask, token_type_ids).logits.float()
-            if objective == "kl":
-                divergence = kl_divergence(clean_logits, adv_logits)
-            else:
-                divergence = F.cross_entropy(adv_logits, labels)
-            value = divergence - entropy_weight * word_entropy(logits, word_mask)
+            value = adversary_objective(
+                model, logits, word_mask, word_index, candidate_embeds, attention_mask, token_type_ids,
+                target=target, objective=objective, entropy_weight=entropy_weight,
+            )
             if history is not None:
                 history.append(float(value.detach()))
             # Gradient w.r.t. the logits only: the engine skips every parameter's gradient.
@@ -296,6 +340,7 @@ def ascc_adversary(
         word_mask=word_mask,
         steps=steps,
         history=history,
+        initial_logits=start,
     )
 
 

@@ -39,6 +39,7 @@ def train_model(
     resume: bool = True,
     register_name: str | bool | None = False,
     eval_interval_steps: int | None = None,
+    lr_schedule: str = "linear",
 ) -> Path:
     """Train ``method`` and return the ``best_model`` directory; a finished run returns at once.
 
@@ -51,6 +52,7 @@ def train_model(
     from textattack_rift.models.loading import load_model
     from textattack_rift.threat import ThreatModel
     from textattack_rift.training.checkpoint import latest_checkpoint
+    from textattack_rift.training.reproducibility import seed_everything
     from textattack_rift.training.trainer import SUMMARY_FILE, RiftTrainer
 
     if method not in METHODS:
@@ -63,6 +65,8 @@ def train_model(
     train_data = load_textattack_dataset(dataset, split=train_split)
     eval_data = load_textattack_dataset(dataset, split=eval_split)
     labels = sorted({int(train_data[i][1]) for i in range(len(train_data))})
+    # The same seed gives the same new classifier head, so every method of a comparison starts from it.
+    seed_everything(seed)
     wrapper = load_model(model, num_labels=max(labels) + 1 if labels else 2)
     if max_length:
         wrapper.tokenizer.model_max_length = int(max_length)
@@ -89,6 +93,7 @@ def train_model(
         threat_model=threat_model,
         max_steps=max_steps,
         eval_interval_steps=eval_interval_steps,
+        lr_schedule=lr_schedule,
         resume=resume and latest_checkpoint(out) is not None,
         base_model_name=model,
         register_name=register_name,

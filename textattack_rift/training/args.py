@@ -1,6 +1,6 @@
 """RiftArgs: the RIFT hyper-parameters (Dong et al. 2021), with the paper's defaults.
 
-The total loss is ``ce_weight * CE + beta * KL + gamma * MI (+ l2_to_pretrained * ||theta - theta_0||^2)``.
+The total loss is ``ce_weight * CE + beta * KL + gamma * MI (+ l2_to_pretrained * ||theta - theta_0||_2)``.
 Defaults are one coherent published setting, the paper's IMDB one (beta=10, gamma=0.1): the
 single-sentence binary task this package trains by default. Recipes set the SNLI values
 (beta=5, gamma=0.7) explicitly rather than mixing the two settings here.
@@ -19,6 +19,7 @@ from typing import Any
 RIFT_ARGS_FILENAME = "rift_args.json"
 SELECT_BY = ("clean", "ascc")
 ADV_INITS = ("random", "zeros")
+MI_ANCHORS = ("teacher", "student")
 # The methods the paper compares, all trained by the same loop on the same batches:
 # standard fine-tuning (CE only), ASCC adversarial training ("without MI"), RIFT, RIFT with unconditional MI.
 PRESETS: dict[str, dict] = {
@@ -43,18 +44,19 @@ class RiftArgs:
         proj_hidden_dim, proj_dim: projection head sizes, hidden -> 512 -> ReLU -> 256.
         conditional_mi: one head pair per class and same-class negatives (the paper); False is the
             unconditional ablation (one head pair, negatives from the whole batch).
+        mi_anchor: InfoNCE's direction. "teacher" (the released script's): for each teacher feature
+            T(x_i), a softmax over the students picks S(x_hat_i); "student": for each student, over the teachers.
         adv_steps: Adam steps of the ASCC adversary on the combination logits (10).
         adv_lr: Adam learning rate on those logits (the released script used 1.0). Adam moves each
             logit by about adv_lr per step, so fewer steps with a larger rate (e.g. 3 steps at 3.0) is a
             cheaper adversary too (see ``textattack_rift.bench.synthetic.adversary_strength``).
-        adv_entropy_weight: alpha, the sparsity weight: the adversary maximises KL - alpha * H(w).
-            H(w) is normalised as the mean entropy (nats) of the example's perturbable words (those
-            with at least two valid candidates), averaged over the batch like the KL term; the released
-            script instead divided a batch-wide sum by the constant 300*128, which ties alpha's strength
-            to batch size and sequence length. Under this normalisation alpha=15 weighs sparsity more
-            than the script did on IMDB-length inputs (roughly alpha_script * B * words / 38400).
-        adv_init: "random" (He-normal noise, std sqrt(2/K) for K candidate slots) or "zeros" (uniform
-            weights over each word's candidates).
+        adv_entropy_weight: alpha, the sparsity weight (15, the script's). The adversary maximises
+            KL - alpha * H(w) / 38400 per example, H(w) the entropies (nats) of the example's words summed,
+            both terms averaged over the batch: the released script's sum_b KL_b - alpha * sum H / (300*128)
+            divided by the batch size, so each word's entropy weighs alpha / 38400 (0.0004) against its
+            example's KL, as in the script (0.005-0.008 per 15-20-word sentence, about 0.06 for 150 words).
+        adv_init: "random" (He-normal noise with the script's fan-in: std sqrt(2/(W*K)) for W word
+            positions and K candidate slots of the batch) or "zeros" (uniform weights over each word's candidates).
         adv_warm_start: start each example's combination logits from its previous visit (the cheaper
             adversary), using ``adv_steps_warm`` steps instead of ``adv_steps`` when a stored start exists.
         adv_steps_warm: adversary steps for a warm-started example (2-3 suffice from a warm start).
@@ -64,8 +66,8 @@ class RiftArgs:
             to the combination logits, which costs almost nothing extra, takes one more ascent step
             (sign step of size adv_lr, the first step Adam would take) on each example's logits before
             they are stored for its next visit; so ``adv_steps_warm`` steps buy ``adv_steps_warm + 1``.
-        l2_to_pretrained: weight of the squared L2 distance of the encoder to its pre-trained weights
-            (an ablation the paper discusses; 0 = off).
+        l2_to_pretrained: weight of the L2 distance (the norm, not its square: the script's params_l2)
+            of the encoder to its pre-trained weights (an ablation the paper discusses; 0 = off).
         select_by: model selection on the validation split: "clean" accuracy or "ascc" robust accuracy
             under the ASCC attack.
     """
@@ -77,6 +79,7 @@ class RiftArgs:
     proj_hidden_dim: int = 512
     proj_dim: int = 256
     conditional_mi: bool = True
+    mi_anchor: str = "teacher"
     adv_steps: int = 10
     adv_lr: float = 1.0
     adv_entropy_weight: float = 15.0
@@ -106,6 +109,8 @@ class RiftArgs:
             raise ValueError("RiftArgs.adv_free needs adv_warm_start=True (the free step's logits are kept per example)")
         if self.select_by not in SELECT_BY:
             raise ValueError(f"RiftArgs.select_by must be one of {SELECT_BY}, got {self.select_by!r}")
+        if self.mi_anchor not in MI_ANCHORS:
+            raise ValueError(f"RiftArgs.mi_anchor must be one of {MI_ANCHORS}, got {self.mi_anchor!r}")
         if self.adv_init not in ADV_INITS:
             raise ValueError(f"RiftArgs.adv_init must be one of {ADV_INITS}, got {self.adv_init!r}")
         if self.adv_store_dir is not None:
@@ -167,7 +172,15 @@ class RiftArgs:
         path = Path(path)
         if path.is_dir():
             path = path / RIFT_ARGS_FILENAME
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return cls.from_dict(data)
+        except (UnicodeDecodeError, ValueError) as err:
+            from textattack_rift.errors import RiftUserError
+
+            raise RiftUserError(f"{path}: not a readable {RIFT_ARGS_FILENAME} ({err}); restore it or start the run again") from None
 
 
 def _check_float(args: RiftArgs, name: str, minimum: float, strict: bool = False) -> None:

@@ -113,8 +113,21 @@ def save_checkpoint(output_dir: Path, step: int, model, tokenizer, state: dict) 
 
 
 def load_state(checkpoint: Path, map_location="cpu") -> dict:
-    # Our own file, holding RNG states and numpy scalars as well as tensors.
-    return torch.load(Path(checkpoint) / STATE_FILE, map_location=map_location, weights_only=False)
+    """The training state of ``checkpoint``; a file that cannot be read is one RiftUserError."""
+    path = Path(checkpoint) / STATE_FILE
+    try:
+        # Our own file, holding RNG states and numpy scalars as well as tensors.
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # truncated zip, pickle error, not a torch file
+        raise RiftUserError(
+            f"{path}: the checkpoint's training state cannot be read ({type(err).__name__}: {err}); "
+            f"delete {Path(checkpoint).name} and point {Path(checkpoint).parent / LATEST} at an older checkpoint, "
+            "or start the run again without --resume"
+        ) from None
+    missing = [key for key in ("state", "optimizer", "scheduler", "sampler", "rng") if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise RiftUserError(f"{path}: not a textattack-rift training state (missing {', '.join(missing)})")
+    return state
 
 
 def save_model_dir(directory: Path, model, tokenizer, threat_model=None) -> Path:

@@ -8,7 +8,7 @@ gradient). A hook on the logits turns it into one ascent step of the adversary's
 result into the warm-start store, where the example's next visit starts from it.
 
 The direction is the outer loss's gradient (beta * dKL, plus gamma * dMI: the adversary then also works
-against the MI term, as free training ascends the training loss) minus beta * alpha * dH(w), the sparsity
+against the MI term, as free training ascends the training loss) minus beta * d(alpha H(w) / 38400), the sparsity
 term at the scale the KL has in the outer loss. The step is a sign step of size ``adv_lr``, which is what
 Adam's first step from a fresh state is, so a free step counts like one more warm adversary step.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from textattack_rift.training.adversary import AdversaryResult, combination_weights, tokens_from_words, word_entropy
+from textattack_rift.training.adversary import AdversaryResult, combination_weights, sparsity_penalty, tokens_from_words
 from textattack_rift.training.args import RiftArgs
 from textattack_rift.training.store import WarmStartStore
 
@@ -38,9 +38,9 @@ def free_token_weights(result: AdversaryResult, batch, args: RiftArgs, store: Wa
     start = result.logits.detach()
     with torch.enable_grad():  # d H(w) / d logits now: small [B,W,K] tensors, no encoder involved
         leaf = start.clone().requires_grad_(True)
-        (entropy_grad,) = torch.autograd.grad(word_entropy(leaf, word_mask), leaf)
+        (entropy_grad,) = torch.autograd.grad(sparsity_penalty(leaf, word_mask, args.adv_entropy_weight), leaf)
     scale = args.beta if args.beta > 0 else args.gamma  # the weight the adversary's divergence has in L
-    entropy_grad = scale * args.adv_entropy_weight * entropy_grad
+    entropy_grad = scale * entropy_grad / max(start.shape[0], 1)  # L averages the KL over the batch
     indices, word_index = batch.indices.detach().clone(), batch.word_index
 
     logits = start.clone().requires_grad_(True)

@@ -1,6 +1,6 @@
 """The RIFT objectives: KL (beta), conditional InfoNCE (gamma, tau), L2 to pre-trained, and their sum.
 
-    L = ce_weight * CE(f(x), y) + beta * KL(p(y|x) || p(y|x_hat)) + gamma * MI (+ l2 * ||theta - theta_0||^2)
+    L = ce_weight * CE(f(x), y) + beta * KL(p(y|x) || p(y|x_hat)) + gamma * MI (+ l2 * ||theta - theta_0||_2)
 
 In the outer loss the KL term back-propagates through BOTH the clean and the adversarial prediction, as
 TRADES does (Zhang et al. 2019): the clean side is not a fixed target, so the term also pulls p(y|x)
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from textattack_rift.training.args import RiftArgs
+from textattack_rift.training.args import MI_ANCHORS, RiftArgs
 
 # Architectures whose classifier reads the last real token, not the first: the [CLS] choice below
 # would silently pick the wrong feature for them.
@@ -120,23 +120,38 @@ def _unit(z: Tensor) -> Tensor:
     return F.normalize(z.float(), dim=-1)
 
 
-def info_nce(student_feats: Tensor, teacher_feats: Tensor, temperature: float) -> Tensor:
-    """InfoNCE: cross-entropy of picking teacher_i for student_i among all teachers of the batch (tau).
+def _similarities(student_feats: Tensor, teacher_feats: Tensor, temperature: float, anchor: str) -> Tensor:
+    """Rows are the anchors, columns the candidates among which each anchor's positive is picked.
 
-    Inputs are projected, unit-norm features [B,D]; the positives are (S(x_hat_i), T(x_i)).
+    ``anchor="teacher"`` is the released script's direction: it applies LogSoftmax over dim 0 of
+    f[student, teacher], i.e. for each teacher a softmax over the students. ``"student"`` is the other one.
     """
-    sim = student_feats.float() @ teacher_feats.float().T / temperature
+    if anchor not in MI_ANCHORS:
+        raise ValueError(f"unknown InfoNCE anchor {anchor!r}; use one of {MI_ANCHORS}")
+    sim = student_feats.float() @ teacher_feats.float().T / temperature  # [student, teacher]
+    return sim.T if anchor == "teacher" else sim
+
+
+def info_nce(student_feats: Tensor, teacher_feats: Tensor, temperature: float, anchor: str = "teacher") -> Tensor:
+    """InfoNCE (tau): cross-entropy of picking each anchor's positive among the whole batch.
+
+    Inputs are projected, unit-norm features [B,D]; the positives are (S(x_hat_i), T(x_i)). With the
+    default ``anchor="teacher"`` each T(x_i) picks S(x_hat_i) among the students (the script's direction).
+    """
+    sim = _similarities(student_feats, teacher_feats, temperature, anchor)
     return F.cross_entropy(sim, torch.arange(sim.shape[0], device=sim.device))
 
 
-def class_conditional_nce(student_feats: Tensor, teacher_feats: Tensor, labels: Tensor, temperature: float) -> Tensor:
+def class_conditional_nce(
+    student_feats: Tensor, teacher_feats: Tensor, labels: Tensor, temperature: float, anchor: str = "teacher"
+) -> Tensor:
     """(1/C) sum_c InfoNCE_c: InfoNCE within each class (negatives = other examples of the same class).
 
     The mean runs over the classes with at least two examples in the batch. A class with a single
     example has no negatives: its InfoNCE is identically 0 (log 1) with zero gradient, so it is left out
     of the mean rather than diluting it. With no such class the result is a 0 still attached to the graph.
     """
-    sim = student_feats.float() @ teacher_feats.float().T / temperature
+    sim = _similarities(student_feats, teacher_feats, temperature, anchor)
     same = labels.view(-1, 1) == labels.view(1, -1)
     targets = torch.arange(sim.shape[0], device=sim.device)
     per_example = F.cross_entropy(sim.masked_fill(~same, float("-inf")), targets, reduction="none")
@@ -149,7 +164,8 @@ def class_conditional_nce(student_feats: Tensor, teacher_feats: Tensor, labels: 
 
 
 def conditional_info_nce(
-    student_feats: Tensor, teacher_feats: Tensor, labels: Tensor, heads: nn.Module, temperature: float
+    student_feats: Tensor, teacher_feats: Tensor, labels: Tensor, heads: nn.Module, temperature: float,
+    anchor: str = "teacher",
 ) -> Tensor:
     """The MI term's loss: project with ``heads`` (one pair per class, or one pair), then InfoNCE.
 
@@ -159,12 +175,13 @@ def conditional_info_nce(
     z_s, z_t = heads(student_feats, teacher_feats, labels)
     inner = heads.module if hasattr(heads, "module") else heads
     if getattr(inner, "conditional", True):
-        return class_conditional_nce(z_s, z_t, labels, temperature)
-    return info_nce(z_s, z_t, temperature)
+        return class_conditional_nce(z_s, z_t, labels, temperature, anchor)
+    return info_nce(z_s, z_t, temperature, anchor)
 
 
 def l2_to_pretrained(encoder: nn.Module, pretrained: nn.Module) -> Tensor:
-    """||theta - theta_0||^2 over the encoder parameters that the pre-trained copy has, by name."""
+    """||theta - theta_0||_2, the norm (as the script's ``params_l2``), over the encoder parameters that
+    the pre-trained copy has, by name. Its gradient is 0 where theta = theta_0 (not the norm's NaN)."""
     reference = dict(pretrained.named_parameters())
     total = None
     for name, param in encoder.named_parameters():
@@ -175,7 +192,7 @@ def l2_to_pretrained(encoder: nn.Module, pretrained: nn.Module) -> Tensor:
         total = term if total is None else total + term
     if total is None:
         raise ValueError("l2_to_pretrained: the encoder and the pre-trained copy share no parameter names")
-    return total
+    return total.clamp_min(1e-24).sqrt()
 
 
 def rift_loss(
@@ -203,7 +220,9 @@ def rift_loss(
         terms["kl"] = (args.beta, kl_divergence(clean_logits, adv_logits))
     if args.gamma > 0:
         _require("mi", "gamma", student_feats=student_feats, teacher_feats=teacher_feats, heads=heads)
-        terms["mi"] = (args.gamma, conditional_info_nce(student_feats, teacher_feats, labels, heads, args.temperature))
+        terms["mi"] = (
+            args.gamma, conditional_info_nce(student_feats, teacher_feats, labels, heads, args.temperature, args.mi_anchor)
+        )
     if args.l2_to_pretrained > 0:
         _require("l2", "l2_to_pretrained", encoder=encoder, pretrained=pretrained)
         terms["l2"] = (args.l2_to_pretrained, l2_to_pretrained(encoder, pretrained))

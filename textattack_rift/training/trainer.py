@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import textattack
 import torch
-import transformers
 from tqdm.auto import tqdm
 
 from textattack_rift.errors import RiftUserError
+from textattack_rift.resources.model_files import check_model_dir
 from textattack_rift.resources.atomic import write_json
 from textattack_rift.training import checkpoint as ckpt
 from textattack_rift.training import distributed
@@ -41,6 +41,8 @@ from textattack_rift.training.batches import (
     train_loader,
 )
 from textattack_rift.training.objectives import NonFiniteLossError, ProjectionHeads
+from textattack_rift.training.reproducibility import initial_head_digest, machine_facts
+from textattack_rift.training.schedule import LR_SCHEDULES, make_scheduler
 from textattack_rift.training.step import make_store, rift_training_loss
 from textattack_rift.training.teacher import make_teacher, unwrap_model
 from textattack_rift.training.validation import validation_metrics
@@ -60,7 +62,8 @@ class RiftTrainer(textattack.Trainer):
     ``resume`` (continue the run in ``training_args.output_dir``), ``bf16`` (autocast on CUDA; None =
     when supported), ``base_model_name`` (recorded, checked on resume), ``max_candidates`` (K),
     ``register_name`` (name in the local model registry; None = the default name, False = do not
-    register), ``run_description`` (extra facts for the model card).
+    register), ``run_description`` (extra facts for the model card), ``lr_schedule`` ("linear": warm-up
+    then linear decay, TextAttack's; "constant": warm-up then constant, the released script's).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class RiftTrainer(textattack.Trainer):
         max_candidates: int = 9,
         register_name: str | bool | None = None,
         run_description: dict | None = None,
+        lr_schedule: str = "linear",
     ):
         if attack is not None:
             raise RiftUserError(
@@ -93,6 +97,9 @@ class RiftTrainer(textattack.Trainer):
         super().__init__(model_wrapper, task_type, None, train_dataset, eval_dataset, training_args)
         if max_steps is not None and max_steps < 1:
             raise RiftUserError(f"max_steps must be >= 1, got {max_steps}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise RiftUserError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
         self.rift_args = rift_args or RiftArgs()
         if threat_model is None:
             from textattack_rift.threat import ThreatModel
@@ -128,12 +135,7 @@ class RiftTrainer(textattack.Trainer):
             {"params": new, "weight_decay": self.training_args.weight_decay},
         ]
         optimizer = torch.optim.AdamW(groups, lr=self.training_args.learning_rate)
-        warmup = self.training_args.num_warmup_steps
-        if isinstance(warmup, float):
-            warmup = int(warmup * num_training_steps)
-        scheduler = transformers.get_linear_schedule_with_warmup(
-            optimizer, num_warmup_steps=min(int(warmup), num_training_steps), num_training_steps=num_training_steps
-        )
+        scheduler = make_scheduler(optimizer, self.lr_schedule, self.training_args.num_warmup_steps, num_training_steps)
         return optimizer, scheduler
 
     def get_train_dataloader(self, dataset, adv_dataset=None, batch_size=None):
@@ -192,6 +194,7 @@ class RiftTrainer(textattack.Trainer):
         model = self.model_wrapper.model
         tokenizer = self.model_wrapper.tokenizer
         identity = ckpt.model_identity(model, self.base_model_name)
+        self.initial_head = initial_head_digest(model)  # before any update, also on resume
         resume_from = self._check_output_dir(out, identity)
         self._train_labels = self._check_data(model)
         textattack.shared.utils.set_seed(args.random_seed)
@@ -351,6 +354,7 @@ class RiftTrainer(textattack.Trainer):
 
     def _restore(self, path: Path, model, optimizer, scheduler) -> dict:
         payload = ckpt.load_state(path)
+        check_model_dir(path / ckpt.MODEL_DIR)
         saved = type(model).from_pretrained(path / ckpt.MODEL_DIR)
         model.load_state_dict(saved.state_dict())
         model.to(self.ctx.device)
@@ -447,7 +451,13 @@ class RiftTrainer(textattack.Trainer):
             logger.addHandler(handler)
 
     def _write_run_files(self, out: Path, identity: dict, total_steps: int) -> None:
-        ckpt.write_run_info(out, identity, {"total_steps": total_steps, "world_size": self.ctx.world_size})
+        ckpt.write_run_info(
+            out,
+            identity,
+            {"total_steps": total_steps, "world_size": self.ctx.world_size, "initial_head_digest": self.initial_head,
+             "lr_schedule": self.lr_schedule, "num_warmup_steps": self.training_args.num_warmup_steps,
+             "seed": self.training_args.random_seed, "machine": machine_facts()},
+        )
         write_json(out / "training_args.json", _jsonable(self.training_args.__dict__))
         self.rift_args.save(out)
         self.threat_model.save(out)
@@ -483,6 +493,10 @@ class RiftTrainer(textattack.Trainer):
             "evaluations": state["evals"],
             "threat_model": self.threat_model.fingerprint,
             "world_size": self.ctx.world_size,
+            "seed": self.training_args.random_seed,
+            "lr_schedule": self.lr_schedule,
+            "num_warmup_steps": self.training_args.num_warmup_steps,
+            "initial_head_digest": self.initial_head,
             "finished": True,
         }
         write_json(out / SUMMARY_FILE, summary)
