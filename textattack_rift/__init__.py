@@ -27,6 +27,10 @@ _LAZY = {
     "SynonymSet": "textattack_rift.threat.synonyms.base",
     "CandidateBuilder": "textattack_rift.threat.candidates",
     "RiftArgs": "textattack_rift.training.args",
+    "RiftTrainer": "textattack_rift.training.trainer",
+    "train_model": "textattack_rift.training.api",
+    "build_attack": "textattack_rift.attack_recipes",
+    "run_recipe": "textattack_rift.experiments.run",
 }
 
 __all__ = ["__version__", *_LAZY]

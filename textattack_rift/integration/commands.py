@@ -39,6 +39,13 @@ class PrepareCommand(TextAttackCommand):
         print(f"NLTK data: {root}")
         if nltk_data.ensure_wordnet(root) is None:
             print(f"WordNet: not found ({nltk_data.WORDNET_APT_HINT})", file=sys.stderr)
+        _print_nltk_stopwords(nltk_data.ensure_stopwords(root))
+        absent = [name for name, present in nltk_data.textattack_first_run_report().items() if not present]
+        if absent:
+            print(
+                f"NLTK data that TextAttack's first import downloads when online, absent here: {', '.join(absent)} "
+                f"(only some stock recipes use them and say so; online: python -m nltk.downloader {' '.join(absent)})"
+            )
         path = build_rotten_tomatoes(force=args.force)
         print(f"rotten_tomatoes: {path}")
         if not args.skip_synonyms:
@@ -58,6 +65,22 @@ class PrepareCommand(TextAttackCommand):
         parser.add_argument("--force", action="store_true", help="rebuild the dataset copies")
         parser.add_argument("--skip-synonyms", action="store_true", help="do not build the WordNet synonym set")
         parser.set_defaults(func=PrepareCommand())
+
+
+def _print_nltk_stopwords(path) -> None:
+    from textattack_rift.resources import nltk_stopwords
+
+    if path is not None:
+        print(f"NLTK stop words: NLTK's own corpus from {nltk_stopwords.DISTRIBUTION} "
+              f"{nltk_stopwords.packaged_version() or ''}: {path.parent}".replace("  ", " "))
+        return
+    try:
+        import nltk
+
+        print(f"NLTK stop words: NLTK's own download: {nltk.data.find('corpora/stopwords/english')}")
+    except LookupError:
+        print(f"NLTK stop words: not installed (stock recipes' stop-word constraint needs them: {nltk_stopwords.PIP}, "
+              "then textattack-rift prepare)")
 
 
 class ThreatCommand(TextAttackCommand):
@@ -183,11 +206,11 @@ class EvaluateCommand(TextAttackCommand):
     def run(self, args):
         from textattack_rift.evaluation.runner import evaluate
         from textattack_rift.evaluation.summary import summary_markdown
-        from textattack_rift.integration.threat_args import threat_model_from_args
+        from textattack_rift.integration.threat_args import given_threat_flags, saved_threat_model, threat_model_from_args
 
-        threat_model = None
-        if args.synonyms is not None or args.max_word_ratio is not None or args.pos_check:
-            threat_model = threat_model_from_args(args)
+        threat_model = None  # the model's own threat_model.json (else wordnet), chosen by evaluate
+        if given_threat_flags(args):  # the model's own, with only what the flags name replaced
+            threat_model = threat_model_from_args(args, base=saved_threat_model(args.model))
         summary = evaluate(
             args.model,
             dataset=args.dataset,
@@ -271,6 +294,41 @@ def _parse_attack_options(items) -> dict:
     return out
 
 
+def _threat_cell(threat) -> str:
+    if not threat:
+        return "-"
+    parts = [str(threat.get("synonyms") or "?")]
+    if threat.get("max_word_ratio"):
+        parts.append(f"ratio {threat['max_word_ratio']}")
+    if threat.get("pos_check"):
+        parts.append("POS")
+    return " ".join(parts) + f" ({str(threat.get('fingerprint') or '')[:8]})"
+
+
+def _robustness_cell(results) -> str:
+    """The card's last evaluation: accuracy under all its attacks, with clean accuracy and size."""
+    if not results:
+        return "not evaluated"
+    last = results[-1]
+    more = f"; {len(results) - 1} more in the card" if len(results) > 1 else ""
+    return (f"{last['accuracy_under_attack']} under {len(last['attacks'])} attacks "
+            f"(clean {last['clean_accuracy']}, n={last['examples']}{more})")
+
+
+def _models_table(models) -> str:
+    """One row per registered model: name (and the aliases pointing at it), method, dataset, threat
+    model, robustness from its card, directory."""
+    head = ("name", "method", "dataset", "threat model", "robustness", "directory")
+    rows = [head]
+    for m in models:
+        name = m["name"] + (f" ({', '.join(m['aliases'])})" if m["aliases"] else "")
+        where = m["path"] + ("" if m["exists"] else "  [directory missing]")
+        rows.append((name, m.get("method") or "-", m.get("dataset") or "-", _threat_cell(m.get("threat_model")),
+                     _robustness_cell(m.get("robustness")), where))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in rows)
+
+
 class ModelsCommand(TextAttackCommand):
     """The local model registry: list, show or remove names (removing never deletes files)."""
 
@@ -285,11 +343,7 @@ class ModelsCommand(TextAttackCommand):
             if not models:
                 print(f"no registered models (registry: {registry.registry_path()})")
                 return 0
-            for m in models:
-                aliases = f" (alias: {', '.join(m['aliases'])})" if m["aliases"] else ""
-                missing = "" if m["exists"] else "  [directory missing]"
-                print(f"{m['name']}{aliases}  {m.get('architecture')}  {m.get('dataset') or '-'}  "
-                      f"{str(m.get('created', ''))[:19]}  {m['path']}{missing}")
+            print(_models_table(models))
             return 0
         if not args.name:
             raise RiftUserError(f"textattack-rift models {args.action} needs a NAME (see `textattack-rift models list`)")

@@ -2,6 +2,9 @@
 
 Written for this project: pronouns, determiners, auxiliaries, prepositions, conjunctions and common
 adverbs of degree/negation, plus the contraction pieces that word tokenisers split off.
+
+This is the threat model's choice of protected words, not NLTK's stop-word corpus: it is never written
+under NLTK's name (stock TextAttack recipes read NLTK's own list, see ``resources.nltk_stopwords``).
 """
 
 from __future__ import annotations
