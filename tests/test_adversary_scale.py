@@ -199,7 +199,7 @@ def _train(tiny_bert_dir, out: Path, *extra: str) -> list[dict]:
 
 @pytest.mark.slow
 def test_a_100_step_rift_run_warms_up_for_10_percent_then_decays(tiny_bert_dir, tmp_path):
-    logs = _train(tiny_bert_dir, tmp_path / "linear", "--learning-rate", "1e-3")
+    logs = _train(tiny_bert_dir, tmp_path / "linear", "--learning-rate", "1e-3", "--rift-max-steps", "100")
     lrs = [r["lr"] for r in logs]
     assert len(lrs) == 100
     peak = lrs.index(max(lrs))
