@@ -69,3 +69,10 @@ def textattack_exe() -> str:
     """The literal ``textattack`` console script of the Python running the tests."""
     exe = Path(sys.executable).parent / "textattack"
     return str(exe) if exe.exists() else "textattack"
+
+
+@pytest.fixture(autouse=True)
+def _no_persistent_lm_scores(monkeypatch):
+    """The LM filter's persistent score cache off in every test (tests that count LM work must not
+    read another test's or another session's scores); tests of the cache set their own directory."""
+    monkeypatch.setenv("TEXTATTACK_RIFT_LM_CACHE", "off")

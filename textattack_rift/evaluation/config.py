@@ -4,6 +4,10 @@ Results can be reused only for the same model weights, dataset, split, subset (s
 rows' contents), threat model and per-attack options. The list of attacks may grow or shrink between
 runs: each (attack, example) record stands on its own, so adding an attack to a finished evaluation
 attacks only with the new one.
+
+The settings each attack resolved to (``settings.attack_settings``: encoder and threshold, LM, search,
+package versions) are kept under ``settings`` for people to read; the check that refuses to mix them
+compares the records themselves (``runner._check_settings``), which every shard and worker writes.
 """
 
 from __future__ import annotations
@@ -87,3 +91,15 @@ def check_and_store(directory: Path, config: Mapping) -> dict:
     os.makedirs(directory, exist_ok=True)
     atomic.write_json(path, merged)
     return merged
+
+
+def store_settings(directory: Path, resolved: Mapping[str, Mapping]) -> None:
+    """Record each attack's resolved settings in the folder's config (latest run's, per attack)."""
+    path = Path(directory) / FILENAME
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return  # check_and_store wrote it just before; nothing to add to
+    merged = {**(stored.get("settings") or {}), **{k: dict(v) for k, v in resolved.items()}}
+    if stored.get("settings") != merged:
+        atomic.write_json(path, {**stored, "settings": merged})

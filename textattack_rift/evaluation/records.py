@@ -5,11 +5,15 @@ flipped; ``failed``: it held; ``skipped``: the clean prediction was already wron
 ``ground_truth``, ``original_output`` / ``perturbed_output`` (predicted labels), ``original_text`` /
 ``perturbed_text``, ``queries``, ``words_changed``, ``num_words``, ``words_changed_share``,
 ``seconds``, ``threat_fingerprint`` (None for a stock recipe), ``recipe_options`` (the recipe's options
-in effect, e.g. whether the genetic attack's language-model filter was on) and ``finished_at``.
+in effect, e.g. whether the genetic attack's language-model filter was on), ``settings`` (everything the
+attack ran with, see ``settings.attack_settings``; compared on resume) and ``finished_at``.
 
-A killed run leaves at most a torn last line. On resume every readable line is kept; a torn or corrupt
-line is dropped with a warning (the file is rewritten without it), and its pair is attacked again.
-Parallel workers write ``results.part-<k>.jsonl`` each; ``merge`` folds them into ``results.jsonl``.
+One process appends to one file: an unsharded run to ``results.jsonl`` (its pool workers hand their
+records to it), a shard to ``results.shard-K-of-N.jsonl`` (``shards``). A killed run leaves at most a
+torn last line. On resume every readable line is kept; a torn or corrupt line is dropped with a
+warning (the run's own file is rewritten without it; another shard's file is only read, as its owner
+may be writing), and its pair is attacked again. ``merge`` folds the shard files, and the
+``results.part-<k>.jsonl`` files of earlier versions' ``--parallel`` workers, into ``results.jsonl``.
 """
 
 from __future__ import annotations
@@ -32,9 +36,16 @@ _REQUIRED = ("attack", "example", "status")
 
 
 def record_from_result(
-    attack_name: str, example: int, result, seconds: float, threat_fingerprint: str | None, options: dict | None = None
+    attack_name: str,
+    example: int,
+    result,
+    seconds: float,
+    threat_fingerprint: str | None,
+    options: dict | None = None,
+    settings: dict | None = None,
 ) -> dict:
-    """A JSON-ready record from a TextAttack ``AttackResult`` (``options``: the recipe's options in effect)."""
+    """A JSON-ready record from a TextAttack ``AttackResult`` (``options``: the recipe's options in
+    effect; ``settings``: the attack's resolved settings)."""
     from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
 
     if isinstance(result, SkippedAttackResult):
@@ -64,6 +75,7 @@ def record_from_result(
         "seconds": round(float(seconds), 4),
         "threat_fingerprint": threat_fingerprint,
         "recipe_options": json.loads(json.dumps(options or {}, default=str)),
+        "settings": json.loads(json.dumps(settings or {}, default=str)),
         "finished_at": _now(),
     }
 
@@ -126,36 +138,45 @@ def write_records(path: Path, records: Iterable[dict]) -> None:
 
 
 class ResultsStore:
-    """The records of one evaluation folder: ``results.jsonl`` plus any workers' part files."""
+    """The records of one evaluation folder: ``results.jsonl``, the shards' files and any old part files.
 
-    def __init__(self, directory: str | os.PathLike):
+    ``own``: the file this run appends to (default ``results.jsonl``); the only one ``load`` repairs.
+    """
+
+    def __init__(self, directory: str | os.PathLike, own: str | os.PathLike | None = None):
         self.directory = Path(directory)
         self.path = self.directory / RESULTS_FILE
+        self.own = self.path if own is None else self.directory / Path(own).name
 
     def part_path(self, rank: int) -> Path:
         return self.directory / f"results.part-{rank}.jsonl"
 
     def part_paths(self) -> list[Path]:
-        return sorted(self.directory.glob(PART_GLOB))
+        """Files to fold into ``results.jsonl``: the shards' and old ``--parallel`` workers' parts."""
+        from textattack_rift.evaluation.shards import SHARD_GLOB
+
+        return sorted({*self.directory.glob(PART_GLOB), *self.directory.glob(SHARD_GLOB)})
 
     def load(self) -> dict[tuple[str, int], dict]:
-        """(attack, example) -> record over the main file and the parts; a later record of a pair wins."""
+        """(attack, example) -> record over the main file, the shards and the parts; a later record of a
+        pair wins."""
         done: dict[tuple[str, int], dict] = {}
         for path in (self.path, *self.part_paths()):
-            for record in read_records(path):
+            for record in read_records(path, repair=path == self.own):
                 done[(record["attack"], record["example"])] = record
         return done
 
     @contextlib.contextmanager
     def appender(self, path: Path | None = None) -> Iterator["Appender"]:
-        """Append records to ``path`` (default ``results.jsonl``), each flushed to disk at once."""
-        path = self.path if path is None else path
+        """Append records to ``path`` (default: this run's own file), each flushed to disk at once."""
+        path = self.own if path is None else path
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as handle:
             yield Appender(handle)
 
     def merge(self, attack_order: Sequence[str]) -> None:
-        """Fold the part files into ``results.jsonl`` (ordered by attack, then example) and remove them."""
+        """Fold the shard and part files into ``results.jsonl`` (ordered by attack, then example; written
+        before they are removed) and remove them. Only for a run without ``--shard``, after the shards."""
         parts = self.part_paths()
         if not parts:
             return

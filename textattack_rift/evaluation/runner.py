@@ -1,10 +1,21 @@
-"""``evaluate``: one model, one split, several attacks on ONE seeded subset, resumable, optionally parallel.
+"""``evaluate``: one model, one split, several attacks on ONE seeded subset, resumable, optionally
+parallel (a pool of worker processes) and sharded (across machines).
 
 The folder (default ``<model dir>/evaluation/<dataset>-<split>-n<N>-seed<S>/``, or
 ``./evaluation/<model>-<dataset>-<split>-n<N>-seed<S>/`` for a model that is not a directory of the
 user's, such as ``minilm``) receives ``eval_config.json``, ``results.jsonl`` (one line per attack and
 example, written as it goes), ``summary.json``, ``summary.md`` and ``accuracy.png``. The model card of
-a model directory gets the summary as a robustness block.
+a model directory gets the summary as a robustness block (not from a shard: from the run that merges).
+
+Before any attack, the attacks are built once here and their resolved settings (``settings``) are
+compared with those of the folder's records: a folder never mixes records of different settings.
+
+``parallel`` N > 1: a ``concurrent.futures.ProcessPoolExecutor`` (spawn) of N workers, each loading the
+model and its attacks once (``worker.init_worker``), is handed every pending (attack, example) pair and
+gives the next one to whichever worker is free. Workers send their records back; this process alone
+appends them to the run's file, so a record is written once. A worker that dies (killed, out of
+memory) breaks the executor: the records already returned are kept, a new pool takes the pairs left,
+and the run stops with an error only when two pools in a row die before finishing a pair.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from typing import Mapping, Sequence
 
 from textattack_rift.errors import RiftUserError
 from textattack_rift.evaluation import config as eval_config
+from textattack_rift.evaluation import settings as settings_module
+from textattack_rift.evaluation import shards
 from textattack_rift.evaluation.records import ResultsStore
 from textattack_rift.evaluation.subset import subset_fingerprint, subset_indices
 from textattack_rift.evaluation.summary import summarize, summary_markdown
@@ -176,6 +189,7 @@ def evaluate(
     parallel: int = 1,
     attack_options: Mapping | None = None,
     progress: bool = True,
+    shard=None,
 ) -> dict:
     """Attack ``num_examples`` rows of ``dataset``/``split`` (one seeded subset shared by all attacks)
     with every attack in ``attacks`` and return the summary (see ``summary.summarize``; percentages).
@@ -183,7 +197,10 @@ def evaluate(
     ``model``: a registered name, a directory, or an alias/hub id. ``threat_model``: a ThreatModel, a
     synonym-set spec, or None for the model's own ``threat_model.json`` (WordNet when it has none).
     ``attack_options``: ``{attack: {option: value}}`` (``"*"`` for all). ``parallel``: worker processes.
-    Calling again with the same arguments finishes what is missing and redoes nothing.
+    ``shard``: ``"K/N"`` (attack the K-th of N disjoint shares of the subset, K from 1), ``"auto"``
+    (from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/COUNT) or None; see ``shards``. Calling again with the
+    same arguments finishes what is missing and redoes nothing; calling without ``shard`` on a sharded
+    folder attacks what the shards left and merges their records.
     """
     import textattack_rift  # noqa: F401  (offline NLTK data before TextAttack)
     from textattack_rift.data import load_dataset
@@ -191,6 +208,7 @@ def evaluate(
 
     if not isinstance(parallel, int) or parallel < 1:
         raise RiftUserError(f"--parallel must be a positive integer, got {parallel!r}")
+    shard = shards.parse_shard(shard)
     name = str(model)
     model_path = resolve_model_name(name)
     model_dir = _user_model_dir(name, model_path)
@@ -226,20 +244,64 @@ def evaluate(
             attacks=options,
         ),
     )
-    store = ResultsStore(out)
+    shards.check_layout(out, shard)
+    store = ResultsStore(out, own=shard.filename if shard else None)
     done = store.load()
-    work = [(a, ex) for a in names for ex in examples if (a, ex[0]) not in done]
+    scope = shard.take(examples) if shard else examples
+    if shard is not None and not scope:
+        logger.warning(f"shard {shard.label} has no examples: the subset has {len(examples)}")
+    attacks, resolved = _resolve_settings(model_path, threat, options, names)
+    _check_settings(out, done, resolved)
+    eval_config.store_settings(out, resolved)
+    work = [(a, ex) for a in names for ex in scope if (a, ex[0]) not in done]
+    if shard is not None:
+        store.own.touch()  # claims the layout for --shard consistency checks at once
     if work:
-        _run(store, model_path, threat, options, work, seed, parallel, names, indices, done, progress)
-    store.merge(names)
+        _run(store, attacks, model_path, threat, options, resolved, work, seed, parallel, names, indices, done, progress)
+    del attacks
+    if shard is None:
+        store.merge(names)
     summary = _write_outputs(
         out, store, name, model_path, model_dir, dataset, split, num_examples, seed, indices, note,
-        threat, threat_source, options, names,
+        threat, threat_source, options, names, shard,
     )
     return summary
 
 
-def _run(store, model_path, threat, options, work, seed, parallel, names, indices, done, progress) -> None:
+def _resolve_settings(model_path, threat, options, names):
+    """Load the model and build every attack here, before any work: (AttackSet, {attack: settings})."""
+    from textattack_rift.evaluation.worker import load_attack_set
+
+    attacks = load_attack_set(model_path, threat, options)
+    return attacks, {name: attacks.settings(name) for name in names}
+
+
+def _check_settings(directory: Path, done: Mapping, resolved: Mapping[str, dict]) -> None:
+    """Refuse to add records to attacks whose stored records ran with other settings (one line naming
+    the keys). Records of earlier versions, without ``settings``, are compared on their
+    ``recipe_options``."""
+    for (attack, _), record in sorted(done.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        if attack not in resolved:
+            continue
+        stored = record.get("settings")
+        now = resolved[attack]
+        if stored:
+            diffs = settings_module.differences(stored, now)
+        else:
+            old = record.get("recipe_options") or {}
+            current = now.get("options") or {}
+            diffs = settings_module.differences(
+                {"options": {k: v for k, v in old.items() if k in current}},
+                {"options": {k: v for k, v in current.items() if k in old}},
+            )
+        if diffs:
+            raise RiftUserError(
+                f"{directory} holds {attack} results made with other settings: {settings_module.describe_differences(diffs)}; "
+                "use another --out, or the same settings (options, packages, models) to resume"
+            )
+
+
+def _run(store, attacks, model_path, threat, options, resolved, work, seed, parallel, names, indices, done, progress) -> None:
     from tqdm.auto import tqdm
 
     wanted = set(indices)
@@ -251,72 +313,94 @@ def _run(store, model_path, threat, options, work, seed, parallel, names, indice
     )
     bar.set_postfix(successes=successes)
 
-    def on_status(status: str) -> None:
+    def on_record(record: dict) -> None:
         nonlocal successes
-        successes += status == "succeeded"
+        successes += record["status"] == "succeeded"
         bar.update(1)
         bar.set_postfix(successes=successes)
 
     try:
-        workers = min(parallel, len({ex[0] for _, ex in work}))
-        if workers <= 1:
-            from textattack_rift.evaluation.worker import AttackSet, run_pairs
-            from textattack_rift.models.loading import load_model
+        workers = min(parallel, len(work))
+        with store.appender() as out:
+            if workers <= 1:
+                from textattack_rift.evaluation.worker import run_pairs
 
-            attacks = AttackSet(load_model(model_path), threat, options)
-            with store.appender() as out:
-                run_pairs(attacks, work, seed, out.append, lambda r: on_status(r["status"]))
-        else:
-            _run_parallel(store, model_path, threat, options, work, seed, workers, on_status)
+                run_pairs(attacks, work, seed, out.append, on_record)
+            else:
+                attacks.close()  # the workers load their own; free this copy first
+                _run_pool(store.directory, model_path, threat, options, resolved, work, seed, workers, out.append, on_record)
     finally:
         bar.close()
 
 
-def _run_parallel(store, model_path, threat, options, work, seed, workers, on_status) -> None:
-    import queue as queue_module
+def _run_pool(directory, model_path, threat, options, resolved, work, seed, workers, append, on_record) -> None:
+    """Attack ``work`` on a pool of ``workers`` processes (see the module docstring)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
-    import torch.multiprocessing as mp
+    from textattack_rift.evaluation import worker
+    from textattack_rift.models.loading import attack_device
 
-    from textattack_rift.evaluation.worker import shard, worker_main
+    job = {"model_path": model_path, "threat_model": threat, "options": options, "seed": seed,
+           "device": str(attack_device()), "threads": max(1, (os.cpu_count() or 1) // workers)}
+    pending = {(name, ex[0]): (name, ex) for name, ex in work}
+    context = multiprocessing.get_context("spawn")
+    fruitless = 0  # pools in a row that died before returning a record
 
-    ctx = mp.get_context("spawn")
-    messages = ctx.Queue()
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    base = {"model_path": model_path, "threat_model": threat, "options": options, "seed": seed,
-            "directory": str(store.directory), "threads": threads}
-    procs = [ctx.Process(target=worker_main, args=(rank, {**base, "work": share}, messages))
-             for rank, share in enumerate(shard(work, workers))]
-    for proc in procs:
-        proc.start()
-    finished: set[int] = set()
-    try:
-        while len(finished) < len(procs):
+    def take(key, record) -> None:
+        if key not in pending:
+            return
+        diffs = settings_module.differences(resolved[record["attack"]], record.get("settings") or {})
+        if diffs:
+            raise RuntimeError(f"an evaluation worker resolved {record['attack']} differently from this process: "
+                               f"{settings_module.describe_differences(diffs)}")
+        append(record)
+        del pending[key]
+        on_record(record)
+
+    while pending:
+        before = len(pending)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context,
+                                   initializer=worker.init_worker, initargs=(job,))
+        futures = {pool.submit(worker.attack_pair, name, ex): key for key, (name, ex) in pending.items()}
+        try:
+            for future in as_completed(futures):
+                take(futures[future], future.result())
+        except BrokenProcessPool:
+            _harvest(futures, take)
+            fruitless = 0 if len(pending) < before else fruitless + 1
+            if fruitless >= 2:
+                raise RuntimeError(
+                    f"evaluation workers died twice in a row before finishing a pair (see the errors above); "
+                    f"{len(pending)} pairs left in {directory}: rerun the same command to resume"
+                ) from None
+            logger.warning(f"an evaluation worker died; a new pool takes the {len(pending)} pairs left")
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            _harvest(futures, take, wait=True)  # keep what the running workers finish
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _harvest(futures, take, wait: bool = False) -> None:
+    """Keep the records of the futures that completed (or, with ``wait``, complete) with one."""
+    from concurrent.futures import wait as wait_for
+
+    if wait:
+        wait_for([f for f in futures if not f.cancelled()])
+    for future, key in futures.items():
+        if future.done() and not future.cancelled() and future.exception() is None:
             try:
-                kind, rank, payload = messages.get(timeout=1.0)
-            except queue_module.Empty:
-                dead = [r for r, p in enumerate(procs) if r not in finished and p.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(f"evaluation worker {dead[0]} exited with code {procs[dead[0]].exitcode}; "
-                                       "rerun the same command to resume")
-                continue
-            if kind == "record":
-                on_status(payload)
-            elif kind == "finished":
-                finished.add(rank)
-            elif kind == "user-error":
-                raise RiftUserError(payload)
-            else:
-                raise RuntimeError(f"evaluation worker {rank} failed:\n{payload}")
-    finally:
-        for proc in procs:
-            if proc.is_alive() and procs.index(proc) not in finished:
-                proc.terminate()
-        for proc in procs:
-            proc.join()
+                take(key, future.result())
+            except Exception:  # noqa: BLE001  (already failing: the first error is the one raised)
+                pass
 
 
 def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_examples, seed, indices, note,
-                   threat, threat_source, options, names) -> dict:
+                   threat, threat_source, options, names, shard=None) -> dict:
     from textattack_rift.evaluation.plot import accuracy_chart
 
     records = list(store.load().values())
@@ -338,6 +422,7 @@ def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_
             "trained_fingerprint": trained,
         },
         "attack_options": options,
+        "shard": shard.label if shard else None,
         **numbers,
         "out_dir": str(out),
     }
@@ -354,7 +439,7 @@ def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_
     atomic.write_json(out / "summary.json", summary)
     atomic.write_text(out / "summary.md", markdown)
     accuracy_chart(numbers, out / "accuracy.png", title=f"{name}: {dataset} {split}, n={len(indices)}")
-    if model_dir is not None:
+    if model_dir is not None and shard is None:  # the merging run writes the card, not each shard
         try:
             from textattack_rift.models.card import write_model_card
 

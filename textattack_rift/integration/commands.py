@@ -223,6 +223,7 @@ class EvaluateCommand(TextAttackCommand):
             parallel=args.parallel,
             attack_options=_parse_attack_options(args.attack_option or ()),
             progress=not args.no_progress,
+            shard=args.shard,
         )
         from pathlib import Path
 
@@ -253,6 +254,9 @@ class EvaluateCommand(TextAttackCommand):
         parser.add_argument("--out", default=None,
                             help="output folder (default <model dir>/evaluation/<dataset>-<split>-n<N>-seed<S>)")
         parser.add_argument("--parallel", type=int, default=1, help="worker processes")
+        parser.add_argument("--shard", default=None, metavar="K/N",
+                            help="attack only the K-th of N disjoint shares (K from 1; 'auto': from RANK/WORLD_SIZE or "
+                            "SLURM_ARRAY_TASK_ID/COUNT); rerun without --shard to merge")
         parser.add_argument("--attack-option", action="append", metavar="[ATTACK:]KEY=VALUE", default=None,
                             help="a recipe option, for one attack or all (repeatable), e.g. rift-genetic:pop_size=20")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
