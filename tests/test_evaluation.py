@@ -35,6 +35,16 @@ def test_subset_is_seeded_sorted_and_capped_at_the_split():
         subset_indices(0, 5, seed=0)
 
 
+def test_subsets_of_one_seed_are_nested():
+    """Growing a subset keeps every row it had: 50 -> 200 examples attacks only the 150 added."""
+    for seed in (0, 1, 7):
+        sizes = [1, 50, 51, 200, 1275]
+        drawn = [set(subset_indices(1275, n, seed=seed)[0]) for n in sizes]
+        for smaller, larger in zip(drawn, drawn[1:]):
+            assert smaller < larger
+    assert set(subset_indices(1275, 50, seed=0)[0]) != set(subset_indices(1275, 50, seed=1)[0])
+
+
 # -- the numbers, on hand-built records -------------------------------------------------------------
 def _rec(attack, example, status, share=0.0, queries=10, seconds=1.0):
     return {"attack": attack, "example": example, "status": status, "words_changed_share": share,
@@ -62,9 +72,17 @@ def test_union_metric_on_hand_built_records():
     assert (union["examples"], union["correct"], union["robust"]) == (5, 4, 2)
     assert (union["clean_accuracy"], union["accuracy_under_attack"], union["attack_success_rate"]) == (80.0, 40.0, 50.0)
     assert union["seconds"] == pytest.approx(10.0) and s["complete"]
+    # each accuracy's 95% Wilson interval, over the same 5 examples (4, 3 and 2 of 5)
+    four, three, two = [37.553, 96.378], [23.072, 88.238], [11.762, 76.928]
+    assert a["clean_accuracy_interval"] == pytest.approx(four, abs=1e-3)
+    assert a["accuracy_under_attack_interval"] == pytest.approx(three, abs=1e-3)
+    assert union["clean_accuracy_interval"] == pytest.approx(four, abs=1e-3)
+    assert union["accuracy_under_attack_interval"] == pytest.approx(two, abs=1e-3)
+    assert s["interval"] == {"name": "Wilson score interval", "confidence": 0.95, "unit": "percent"}
     table = summary_markdown(s)
-    assert "| A | 5 | 80.0% | 60.0% | 25.0% | 10.0% | 15.0 | 5.0 |" in table
-    assert "| **all attacks** | 5 | 80.0% | **40.0%** | 50.0% |" in table
+    assert "| A | 5 | 80.0% [37.6, 96.4] | 60.0% [23.1, 88.2] | 25.0% | 10.0% | 15.0 | 5.0 |" in table
+    assert "| **all attacks** | 5 | 80.0% [37.6, 96.4] | **40.0% [11.8, 76.9]** | 50.0% |" in table
+    assert "95% Wilson score interval" in table
 
 
 def test_union_counts_only_examples_every_attack_has_reached():

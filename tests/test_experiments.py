@@ -134,6 +134,17 @@ BAD = [
     (lambda t: t + "\n[evaluation.attack_options.rift-genetic]\npop_size = 4\n", "evaluation.attack_options.rift-genetic",
      ["not run", "rift-pwws"]),
     (lambda t: replace(t, "[model]", "[model]\nmax_length = 32\n"), None, ["not valid TOML"]),
+    # seeds: empty, a duplicate, a negative one, beside a single seed; the old evaluation.seed
+    (lambda t: replace(t, "seed = 3", "seeds = []"), "training.seeds", ["the list is empty", "distinct integers >= 0"]),
+    (lambda t: replace(t, "seed = 3", "seeds = [3, 4, 3]"), "training.seeds[2]",
+     ["seed 3 is listed twice", "training.seeds[0]", "distinct integers >= 0"]),
+    (lambda t: replace(t, "seed = 3", "seeds = [3, -1]"), "training.seeds[1]", ["an integer >= 0"]),
+    (lambda t: replace(t, "seed = 3", "seed = 3\nseeds = [3, 4]"), "training.seeds", ["either training.seed", "not both"]),
+    (lambda t: replace(t, "seed = 3", 'seeds = "1,2"'), "training.seeds", ["must be a list"]),
+    (lambda t: replace(t, "num_examples = 10", "num_examples = 10\nseed = 2"), "evaluation.seed",
+     ["subset_seed = N", "attack_seed = N"]),
+    (lambda t: replace(t, "num_examples = 10", "num_examples = 10\nattack_seed = -2"), "evaluation.attack_seed",
+     ["an integer >= 0"]),
 ]
 
 
@@ -157,7 +168,9 @@ def test_good_recipe_resolves(tmp_path):
     assert [m.label for m in recipe.methods] == ["standard", "ascc", "rift"]
     assert recipe.methods[2].rift_args == {"beta": 10.0, "gamma": 0.3, "adv_steps": 2}
     assert recipe.methods[1].rift_args == {"beta": 10.0, "gamma": 0.0, "adv_steps": 2}
-    assert recipe.evaluation.split == "test" and recipe.evaluation.seed == 0  # defaults
+    assert recipe.evaluation.split == "test" and recipe.evaluation.subset_seed == 0  # defaults
+    assert recipe.evaluation.attack_seed == 0
+    assert recipe.seeds == [3] and recipe.training.seeds is None and not recipe.per_seed_folders
     assert recipe.threat_model.synonyms == "wordnet" and recipe.synonyms_label == "wordnet"
     assert recipe.training.learning_rate == 2e-5 and isinstance(recipe.training.learning_rate, float)
 
@@ -211,6 +224,24 @@ def test_overrides_apply_and_are_checked(tmp_path):
         rc.load_recipe(path, overrides=["training.seed.x=1"])
 
 
+def test_seeds_from_the_recipe_and_the_command_line(tmp_path):
+    path = write(tmp_path, replace(GOOD, "seed = 3", "seeds = [3, 9]"))
+    recipe = rc.load_recipe(path)
+    assert recipe.seeds == [3, 9] and recipe.per_seed_folders and recipe.training.seed is None
+    assert recipe.to_dict()["training"]["seeds"] == [3, 9]
+    # --seeds replaces the file's one seed (no "both given" error) and is checked like the file
+    single = write(tmp_path, GOOD, "single.toml")
+    assert rc.load_recipe(single, seeds="1,2").seeds == [1, 2]
+    assert rc.load_recipe(single, seeds=[7]).per_seed_folders
+    with pytest.raises(RiftUserError) as info:
+        rc.load_recipe(single, seeds="1,2,1")
+    assert str(single) in str(info.value) and ": training.seeds[2]: seed 1 is listed twice" in str(info.value)
+    with pytest.raises(RiftUserError, match=r"training.seeds: the list is empty"):
+        rc.load_recipe(single, seeds="")
+    with pytest.raises(RiftUserError, match=r"--seeds '1,x': write distinct integers >= 0"):
+        rc.load_recipe(single, seeds="1,x")
+
+
 def test_out_dir_guard(tmp_path):
     from textattack_rift.experiments.run import check_out_dir, default_out_dir
 
@@ -223,16 +254,50 @@ def test_out_dir_guard(tmp_path):
     grown = rc.load_recipe(path, overrides=["methods.rift-unconditional={}", "evaluation.attacks=['rift-pwws', 'pwws']"])
     check_out_dir(out, grown, "fp1")
     more = ["methods.rift-unconditional={}", "evaluation.attacks=['rift-pwws', 'pwws']"]
+    # a larger subset contains the smaller one (same subset seed): allowed; a smaller one: bad input
+    check_out_dir(out, rc.load_recipe(path, overrides=[*more, "evaluation.num_examples=25"]), "fp1")
+    with pytest.raises(RiftUserError) as info:
+        check_out_dir(out, rc.load_recipe(path, overrides=[*more, "evaluation.num_examples=12"]), "fp1")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: evaluation.num_examples: ")
+    assert "holds a subset of 25 examples (subset seed 0)" in message and "an integer >= 25" in message
+    more.append("evaluation.num_examples=25")
     for overrides, fingerprint, shown in [
         ([*more, "training.seed=4"], "fp1", "(training.seed: 3 -> 4)"),
+        ([*more, "training.seeds=[3, 4]"], "fp1", "training.seeds: None -> [3, 4]"),  # another layout
+        ([*more, "evaluation.subset_seed=2"], "fp1", "evaluation.subset_seed: 0 -> 2"),
+        ([*more, "evaluation.attack_seed=2"], "fp1", "evaluation.attack_seed: 0 -> 2"),
         ([*more, "methods.rift.rift_args.gamma=0.5"], "fp1", "(methods.rift.rift_args.gamma: 0.3 -> 0.5)"),
         (more[1:], "fp1", "(methods.rift-unconditional.method: 'rift-unconditional' -> None"),  # a row left out
-        (more[:1], "fp1", "(evaluation.attacks: ['rift-pwws', 'pwws'] -> ['rift-pwws'])"),  # an attack left out
+        (more[:1] + more[2:], "fp1", "(evaluation.attacks: ['rift-pwws', 'pwws'] -> ['rift-pwws'])"),  # an attack left out
         (more, "fp2", "(threat_model.fingerprint: 'fp1' -> 'fp2')"),
     ]:
         with pytest.raises(RiftUserError, match="holds a run of different settings") as info:
             check_out_dir(out, rc.load_recipe(path, overrides=overrides), fingerprint)
         assert shown in str(info.value)
+
+    # a seeds run may add seeds, not drop them
+    seeded = tmp_path / "seeded"
+    check_out_dir(seeded, rc.load_recipe(path, seeds="3,4"), "fp1")
+    check_out_dir(seeded, rc.load_recipe(path, seeds="3,4,5"), "fp1")
+    with pytest.raises(RiftUserError, match=r"training.seeds: \[3, 4, 5\] -> \[3, 5\]"):
+        check_out_dir(seeded, rc.load_recipe(path, seeds="3,5"), "fp1")
+
+
+def test_out_dir_of_an_earlier_version_resumes(tmp_path):
+    """run.json written before the subset and attack seeds were separate (``evaluation.seed`` was both)."""
+    from textattack_rift.experiments.run import RUN_FILE, check_out_dir
+
+    path = write(tmp_path, GOOD)
+    out = tmp_path / "out"
+    check_out_dir(out, rc.load_recipe(path), "fp1")
+    stored = json.loads((out / RUN_FILE).read_text())
+    identity = stored["identity"]
+    identity["evaluation.seed"] = identity.pop("evaluation.subset_seed")
+    identity.pop("evaluation.attack_seed")
+    identity.pop("training.seeds")
+    (out / RUN_FILE).write_text(json.dumps(stored))
+    check_out_dir(out, rc.load_recipe(path), "fp1")  # seed 0 was both: the same settings
 
 
 def test_missing_data_or_model_fails_before_anything_is_written(tmp_path):
@@ -325,14 +390,108 @@ def test_report_files(tmp_path):
     assert std["attacks"]["rift-pwws"]["accuracy"] == 50.0 and std["all_attacks"]["accuracy"] == 25.0
     assert std["training_seconds"] == 12.5 and std["best_step"] == 8
     assert saved["threat_model"]["size"] == 1234 and saved["subset_size"] == 4
-    assert saved["seeds"] == {"training": 3, "evaluation": 0}
+    assert saved["seeds"] == {"training": [3], "subset": 0, "attack": 0}
     assert set(saved["environment"]["software"]) >= {"python", "torch", "transformers", "textattack", "textattack_rift"}
     assert saved["environment"]["hardware"]["cpu_cores"] >= 1
+    # 3 of 4 clean, 2 of 4 under each attack, 1 of 4 under both: their 95% Wilson intervals
+    assert std["clean_interval"] == [pytest.approx(30.06, abs=0.01), pytest.approx(95.44, abs=0.01)]
+    assert std["attacks"]["pwws"]["interval"] == [pytest.approx(15.00, abs=0.01), pytest.approx(85.00, abs=0.01)]
+    assert std["all_attacks"]["interval"] == [pytest.approx(4.56, abs=0.01), pytest.approx(69.94, abs=0.01)]
+    assert saved["interval"]["name"] == "Wilson score interval" and saved["interval"]["confidence"] == 0.95
     md = paths["md"].read_text()
-    assert "| standard | 75.0 | 50.0 | 50.0 | 25.0 | 1.50 (20.0%) | 12 s | 9 s |" in md
-    assert "| rift * | – | – | – | – | – | – | 0 s |" in md
+    assert "| standard | 75.0 [30.1, 95.4] | 50.0 [15.0, 85.0] | 50.0 [15.0, 85.0] | 25.0 [4.6, 69.9] | 12 s | 9 s |" in md
+    assert "| rift * | – | – | – | – | – | 0 s |" in md
+    assert "95% Wilson score interval" in md and "Exact McNemar test" in md
+    # per attack, not pooled: rift-pwws changed 2 of 10 words, pwws 1 of 5
+    assert "| standard | rift-pwws | 33.3 (1/3) | – | 2.00 (20.0%) | 4 s |" in md
+    assert "| standard | pwws | 33.3 (1/3) | – | 1.00 (20.0%) | 5 s |" in md
+    assert md.index("## Accuracy") < md.index("## Paired tests") < md.index("## Per attack")
     assert "`wordnet` (1,234 words" in md and "`def`" in md and "not finished" in md
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _method_records(robust_a: set, n: int = 12, wrong: set = frozenset(), queries=(40, 7)) -> list:
+    """n examples, attacks A and B: wrong ones skipped, A flips the correct ones not in ``robust_a``,
+    B flips none."""
+    out = []
+    for e in range(n):
+        for attack, q in zip(("A", "B"), queries):
+            if e in wrong:
+                status = "skipped"
+            elif attack == "A" and e not in robust_a:
+                status = "succeeded"
+            else:
+                status = "failed"
+            out.append({"example": e, "attack": attack, "correct": e not in wrong, "status": status,
+                        "words_changed": 1 if status == "succeeded" else None, "num_words": 10, "seconds": 1.0,
+                        "queries": q})
+    return out
+
+
+def _hand_report(tmp_path, methods, seeds=None):
+    overrides = ["evaluation.attacks=['rift-pwws', 'pwws']", "evaluation.num_examples=12"]
+    recipe = rc.load_recipe(write(tmp_path, GOOD), overrides=overrides, seeds=seeds)
+    rows = []
+    for m in methods:
+        outcomes = [rp.outcome_from_record({**r, "attack": {"A": "rift-pwws", "B": "pwws"}[r["attack"]]})
+                    for r in m.pop("records")]
+        rows.append({**m, "outcomes": outcomes, "train_summary": {"seconds": 1.0, "finished": True}})
+    threat = {"synonyms": {"name": "wordnet", "size": 10, "fingerprint": "abc"}, "fingerprint": "def"}
+    return rp.build_report(recipe={"name": recipe.name, **recipe.to_dict()}, methods=rows, threat_model=threat)
+
+
+def test_report_paired_tests_on_the_shared_subset(tmp_path):
+    """x holds all 12 examples under A, y only 2: b = 10, c = 0, p = 2/2^10; clean and B columns are
+    all correct for both (no discordant example: p = 1)."""
+    report = _hand_report(tmp_path, [
+        {"label": "x", "method": "rift", "records": _method_records(set(range(12)))},
+        {"label": "y", "method": "standard", "records": _method_records({10, 11})},
+    ])
+    (pair,) = report["paired_tests"]
+    assert (pair["first"], pair["second"], pair["seed"]) == ("x", "y", 3)
+    assert pair["attacks"]["rift-pwws"] | {} == {"examples": 12, "b": 10, "c": 0, "both": 2, "neither": 0,
+                                                   "p": pytest.approx(2 / 1024)}
+    assert pair["all_attacks"]["b"] == 10 and pair["all_attacks"]["p"] == pytest.approx(2 / 1024)
+    for column in (pair["clean"], pair["attacks"]["pwws"]):
+        assert (column["b"], column["c"], column["both"], column["p"]) == (0, 0, 12, 1.0)
+    x = report["methods"][0]
+    # 12 of 12: the interval's upper end is exactly 100, its lower end 12 / (12 + z^2)
+    assert x["clean_interval"][1] == 100.0 and x["clean_interval"][0] == pytest.approx(100 * 12 / (12 + 1.959964 ** 2))
+    assert x["attacks"]["rift-pwws"]["avg_queries"] == 40 and x["attacks"]["pwws"]["avg_queries"] == 7
+    paths = rp.write_report(report, tmp_path / "out")
+    md = paths["md"].read_text()
+    assert "| x (rift) vs y (standard) |" not in md  # pairs are named by label
+    assert "| x vs y | 1.000 (b=0, c=0) | **0.002** (b=10, c=0) | 1.000 (b=0, c=0) | **0.002** (b=10, c=0) |" in md
+    assert "| y (standard) | rift-pwws | 83.3 (10/12) | 40.0 | 1.00 (10.0%) | 12 s |" in md
+
+
+def test_report_with_two_seeds_shows_each_seed_and_mean_sd(tmp_path):
+    import statistics
+
+    robust = {(1, "x"): set(range(12)), (1, "y"): {10, 11}, (2, "x"): set(range(9)), (2, "y"): {0, 1, 2, 3}}
+    report = _hand_report(tmp_path, [
+        {"label": label, "method": {"x": "rift", "y": "standard"}[label], "seed": seed,
+         "records": _method_records(robust[(seed, label)], wrong={11} if (seed, label) == (2, "y") else set())}
+        for seed in (1, 2) for label in ("x", "y")
+    ], seeds=[1, 2])
+    assert report["seeds"]["training"] == [1, 2]
+    assert [(r["seed"], r["label"]) for r in report["methods"]] == [(1, "x"), (1, "y"), (2, "x"), (2, "y")]
+    assert [(p["seed"], p["first"], p["second"]) for p in report["paired_tests"]] == [(1, "x", "y"), (2, "x", "y")]
+    assert report["paired_tests"][1]["attacks"]["rift-pwws"]["b"] == 9 - 4 + 0  # {4..8} x only; {0..3} both
+    by = {s["label"]: s for s in report["across_seeds"]}
+    per_seed = [100 * 12 / 12, 100 * 9 / 12]
+    assert by["x"]["attacks"]["rift-pwws"]["mean"] == pytest.approx(statistics.mean(per_seed))
+    assert by["x"]["attacks"]["rift-pwws"]["sd"] == pytest.approx(statistics.stdev(per_seed))
+    assert by["y"]["clean_accuracy"]["sd"] == pytest.approx(statistics.stdev([100.0, 100 * 11 / 12]))
+    md = rp.write_report(report, tmp_path / "out")["md"].read_text()
+    table = rp.markdown_table(report).splitlines()
+    assert table[0].startswith("| method | seed | clean % | rift-pwws % | pwws % | all attacks %")
+    assert [line.split("|")[1:3] for line in table[2:]] == [
+        [" x (rift) ", " 1 "], [" x (rift) ", " 2 "], [" **x** ", " mean ± sd (2) "],
+        [" y (standard) ", " 1 "], [" y (standard) ", " 2 "], [" **y** ", " mean ± sd (2) "]]
+    mean_row = table[4]
+    assert f"| {statistics.mean(per_seed):.1f} ± {statistics.stdev(per_seed):.1f} |" in mean_row
+    assert "| 2 | x vs y |" in md and "| x (rift) | 2 | rift-pwws |" in md
 
 
 # -- the command line ------------------------------------------------------------------------------
@@ -350,6 +509,10 @@ def test_cli_bad_recipe_fails_in_one_line_before_training(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("textattack-rift: error: ") and str(path) in last and "methods.trades" in last
     assert "standard, ascc, rift" in last
+    assert not (tmp_path / "out").exists()
+    result = _cli([str(write(tmp_path, GOOD)), "--out", str(tmp_path / "out"), "--seeds", "4,5,4"], cwd=tmp_path)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and "training.seeds[2]: seed 4 is listed twice" in last and "exp.toml" in last
     assert not (tmp_path / "out").exists()
 
 
@@ -383,7 +546,8 @@ proj_dim = 8
 [evaluation]
 split = "test"
 num_examples = 6
-seed = 1
+subset_seed = 1
+attack_seed = 1
 attacks = ["rift-ascc", "rift-pwws"]
 """
 
@@ -479,6 +643,83 @@ def test_run_miniature_recipe_end_to_end_with_resume(tmp_path, tiny_bert_dir):
     assert _numbers(again) == _numbers(report)
     assert len(again["sessions"]) == 3
 
-    # 4. other settings on the same folder are refused before anything runs
-    result = _cli([str(path), "--out", str(out), "--set", "evaluation.num_examples=7"], cwd=tmp_path)
-    assert result.returncode == 2 and "evaluation.num_examples: 6 -> 7" in result.stderr
+    # 4. other settings on the same folder are refused before anything runs; so is a smaller subset
+    result = _cli([str(path), "--out", str(out), "--set", "evaluation.subset_seed=2"], cwd=tmp_path)
+    assert result.returncode == 2 and "evaluation.subset_seed: 1 -> 2" in result.stderr
+    result = _cli([str(path), "--out", str(out), "--set", "evaluation.num_examples=5"], cwd=tmp_path)
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 2 and f"{path} (with --set" not in last and str(path) in last
+    assert "evaluation.num_examples: " in last and "holds a subset of 6 examples" in last and ">= 6" in last
+
+
+# -- two training seeds end to end, then a grown subset --------------------------------------------
+def _records_of(folder: Path) -> dict:
+    return {(r["attack"], r["example"]): r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines())}
+
+
+@pytest.mark.slow
+def test_two_seed_recipe_end_to_end_then_grow_the_subset(tmp_path, tiny_bert_dir):
+    import statistics
+
+    from textattack_rift.evaluation.stats import mcnemar_exact
+
+    text = MINI.format(model=tiny_bert_dir)
+    for old, new in (("train[:64]", "train[:32]"), ("validation[:32]", "validation[:16]"), ("num_examples = 6", "num_examples = 4")):
+        text = replace(text, old, new)
+    path = write(tmp_path, text, "mini.toml")
+    out = tmp_path / "out"
+    result = _cli([str(path), "--out", str(out), "--seeds", "5,6"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for seed in (5, 6):
+        for label in ("standard", "rift"):
+            assert (out / f"seed-{seed}" / "train" / label / "train_summary.json").is_file()
+            assert (out / f"seed-{seed}" / "eval" / label / "results.jsonl").is_file()
+    assert not (out / "train").exists()  # the one-seed layout is not used by a seeds run
+    report = json.loads((out / "report.json").read_text())
+    assert report["complete"] and report["seeds"] == {"training": [5, 6], "subset": 1, "attack": 1}
+    rows = report["methods"]
+    assert [(r["seed"], r["label"]) for r in rows] == [(5, "standard"), (5, "rift"), (6, "standard"), (6, "rift")]
+    # the two seeds trained different models: their train summaries say which seed they ran with
+    weights = {r["seed"]: (out / f"seed-{r['seed']}" / "train" / "rift" / "best_model") for r in rows}
+    assert next(weights[5].glob("*.safetensors")).read_bytes() != next(weights[6].glob("*.safetensors")).read_bytes()
+    # mean +/- sd across seeds, recomputed from the per-seed rows
+    spread = {s["label"]: s for s in report["across_seeds"]}
+    for label in ("standard", "rift"):
+        mine = [r for r in rows if r["label"] == label]
+        for key, values in [("clean_accuracy", [r["clean_accuracy"] for r in mine]),
+                            ("all_attacks", [r["all_attacks"]["accuracy"] for r in mine])]:
+            got = spread[label][key]
+            assert got["mean"] == pytest.approx(statistics.mean(values)) and got["n"] == 2
+            assert got["sd"] == pytest.approx(statistics.stdev(values))
+    # the paired tests, per seed, recomputed from the raw records
+    assert [(p["seed"], p["first"], p["second"]) for p in report["paired_tests"]] == [(5, "standard", "rift"),
+                                                                                   (6, "standard", "rift")]
+    for pair in report["paired_tests"]:
+        a = _records_of(out / f"seed-{pair['seed']}" / "eval" / "standard")
+        b = _records_of(out / f"seed-{pair['seed']}" / "eval" / "rift")
+        robust = lambda recs, e: all(recs[(att, e)]["status"] == "failed" for att in ("rift-ascc", "rift-pwws"))
+        examples = sorted({e for _, e in a})
+        first_only = sum(1 for e in examples if robust(a, e) and not robust(b, e))
+        second_only = sum(1 for e in examples if robust(b, e) and not robust(a, e))
+        test = pair["all_attacks"]
+        assert (test["examples"], test["b"], test["c"]) == (4, first_only, second_only)
+        assert test["p"] == pytest.approx(mcnemar_exact(first_only, second_only))
+    table = result.stdout.strip().splitlines()
+    assert table[0].startswith("| method | seed | clean % |")
+    assert sum("mean ± sd (2)" in line for line in table) == 2
+    md = (out / "report.md").read_text()
+    assert "| 5 | standard vs rift |" in md and "| 6 | standard vs rift |" in md and "Wilson" in md
+
+    # grow the subset 4 -> 6: every model keeps its 4 x 2 records and is attacked on 2 new examples only
+    kept = {(s, l): _records_of(out / f"seed-{s}" / "eval" / l) for s in (5, 6) for l in ("standard", "rift")}
+    result = _cli([str(path), "--out", str(out), "--seeds", "5,6", "--set", "evaluation.num_examples=6"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("trained already") == 4
+    for (seed, label), before in kept.items():
+        after = _records_of(out / f"seed-{seed}" / "eval" / label)
+        assert len(after) == 6 * 2
+        new = [k for k in after if k not in before]
+        assert len(new) == 2 * 2
+        assert all(after[k]["finished_at"] == before[k]["finished_at"] for k in before)  # not redone
+    grown = json.loads((out / "report.json").read_text())
+    assert grown["subset_size"] == 6 and set(report["subset"]) < set(grown["subset"]) and grown["complete"]

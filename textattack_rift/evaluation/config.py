@@ -3,7 +3,9 @@
 Results can be reused only for the same model weights, dataset, split, subset (size, seed and the
 rows' contents), threat model and per-attack options. The list of attacks may grow or shrink between
 runs: each (attack, example) record stands on its own, so adding an attack to a finished evaluation
-attacks only with the new one.
+attacks only with the new one. The subset may grow (a larger ``--num-examples``, same seed): the
+subsets of one seed are nested (``subset.subset_indices``), so the records of the rows it had stay
+valid when those rows read the same; a smaller subset than the folder's is refused.
 
 The settings each attack resolved to (``settings.attack_settings``: encoder and threshold, LM, search,
 package versions) are kept under ``settings`` for people to read; the check that refuses to mix them
@@ -31,6 +33,7 @@ _CHECKED = {
     "split": "split",
     "num_examples": "--num-examples",
     "seed": "--seed",
+    "attack_seed": "attack seed",
     "subset_fingerprint": "the subset's rows (the dataset copy changed?)",
     "threat_fingerprint": "threat model",
 }
@@ -61,9 +64,30 @@ def _show(value) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def check_and_store(directory: Path, config: Mapping) -> dict:
+# what may differ when the subset grew: its size, and the digest of its rows
+_GROWABLE = ("num_examples", "subset_fingerprint")
+
+
+def _grown(directory: Path, stored: Mapping, config: Mapping, fingerprint_of) -> bool:
+    """True when ``config``'s subset contains the stored one and the stored rows still read the same
+    (``fingerprint_of(rows)``: the digest of those rows now); a smaller subset of the same seed is
+    refused here, with the size the folder needs."""
+    old, new = stored.get("indices"), config.get("indices")
+    if old is None or new is None or list(old) == list(new) or stored.get("seed") != config.get("seed"):
+        return False
+    if set(new) < set(old):
+        raise RiftUserError(
+            f"{directory} holds an evaluation of {len(old)} examples (seed {stored.get('seed')}); a subset of "
+            f"{len(new)} is smaller: give --num-examples >= {len(old)} (a larger subset reuses its records), "
+            "or another --out"
+        )
+    return fingerprint_of is not None and set(old) <= set(new) and fingerprint_of(list(old)) == stored.get("subset_fingerprint")
+
+
+def check_and_store(directory: Path, config: Mapping, fingerprint_of=None) -> dict:
     """Compare ``config`` with the folder's stored one (error naming the first mismatch), then store
-    the merged config (attacks accumulate). Returns what was stored."""
+    the merged config (attacks accumulate). Returns what was stored. ``fingerprint_of(rows)``: the
+    subset fingerprint of those row indices now, which lets a grown subset keep its records."""
     path = Path(directory) / FILENAME
     stored: dict = {}
     if path.is_file():
@@ -73,7 +97,14 @@ def check_and_store(directory: Path, config: Mapping) -> dict:
             raise RiftUserError(f"{path} is not valid JSON ({err.msg}): delete the folder or choose another --out") from None
         if stored.get("format") != FORMAT:
             raise RiftUserError(f"{path} was not written by textattack-rift evaluate: choose another --out")
+        if "attack_seed" not in stored and "seed" in stored:  # before the attack seed was its own setting
+            stored = {**stored, "attack_seed": stored["seed"]}
+        grown = None  # decided after the model, dataset and split matched
         for key, label in _CHECKED.items():
+            if key in _GROWABLE:
+                grown = _grown(Path(directory), stored, config, fingerprint_of) if grown is None else grown
+                if grown:
+                    continue
             if key in stored and stored[key] != config.get(key):
                 raise RiftUserError(
                     f"{directory} holds an evaluation with a different {label} ({_show(stored[key])}, now "

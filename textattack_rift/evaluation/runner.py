@@ -190,6 +190,7 @@ def evaluate(
     attack_options: Mapping | None = None,
     progress: bool = True,
     shard=None,
+    attack_seed: int | None = None,
 ) -> dict:
     """Attack ``num_examples`` rows of ``dataset``/``split`` (one seeded subset shared by all attacks)
     with every attack in ``attacks`` and return the summary (see ``summary.summarize``; percentages).
@@ -200,7 +201,9 @@ def evaluate(
     ``shard``: ``"K/N"`` (attack the K-th of N disjoint shares of the subset, K from 1), ``"auto"``
     (from RANK/WORLD_SIZE or SLURM_ARRAY_TASK_ID/COUNT) or None; see ``shards``. Calling again with the
     same arguments finishes what is missing and redoes nothing; calling without ``shard`` on a sharded
-    folder attacks what the shards left and merges their records.
+    folder attacks what the shards left and merges their records. ``seed`` draws the subset;
+    ``attack_seed`` (default: ``seed``) seeds each (attack, example). A larger ``num_examples`` on a
+    folder of the same seed attacks only the rows it adds (the subsets are nested).
     """
     import textattack_rift  # noqa: F401  (offline NLTK data before TextAttack)
     from textattack_rift.data import load_dataset
@@ -209,6 +212,9 @@ def evaluate(
     if not isinstance(parallel, int) or parallel < 1:
         raise RiftUserError(f"--parallel must be a positive integer, got {parallel!r}")
     shard = shards.parse_shard(shard)
+    attack_seed = seed if attack_seed is None else attack_seed
+    if isinstance(attack_seed, bool) or not isinstance(attack_seed, int) or attack_seed < 0:
+        raise RiftUserError(f"the attack seed must be an integer >= 0, got {attack_seed!r}")
     name = str(model)
     model_path = resolve_model_name(name)
     model_dir = _user_model_dir(name, model_path)
@@ -237,12 +243,15 @@ def evaluate(
             split=split,
             num_examples=num_examples,
             seed=seed,
+            attack_seed=attack_seed,
             indices=indices,
             subset_fingerprint=subset_fingerprint(examples),
             threat_fingerprint=threat.fingerprint,
             threat_model=threat.describe(),
             attacks=options,
         ),
+        # a grown subset keeps the records of the rows it had, if those rows still read the same
+        fingerprint_of=lambda rows: subset_fingerprint([e for e in examples if e[0] in set(rows)]),
     )
     shards.check_layout(out, shard)
     store = ResultsStore(out, own=shard.filename if shard else None)
@@ -257,13 +266,13 @@ def evaluate(
     if shard is not None:
         store.own.touch()  # claims the layout for --shard consistency checks at once
     if work:
-        _run(store, attacks, model_path, threat, options, resolved, work, seed, parallel, names, indices, done, progress)
+        _run(store, attacks, model_path, threat, options, resolved, work, attack_seed, parallel, names, indices, done, progress)
     del attacks
     if shard is None:
         store.merge(names)
     summary = _write_outputs(
         out, store, name, model_path, model_dir, dataset, split, num_examples, seed, indices, note,
-        threat, threat_source, options, names, shard,
+        threat, threat_source, options, names, shard, attack_seed,
     )
     return summary
 
@@ -400,7 +409,7 @@ def _harvest(futures, take, wait: bool = False) -> None:
 
 
 def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_examples, seed, indices, note,
-                   threat, threat_source, options, names, shard=None) -> dict:
+                   threat, threat_source, options, names, shard=None, attack_seed=None) -> dict:
     from textattack_rift.evaluation.plot import accuracy_chart
 
     records = list(store.load().values())
@@ -414,6 +423,7 @@ def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_
         "split": split,
         "num_examples_requested": num_examples,
         "seed": seed,
+        "attack_seed": seed if attack_seed is None else attack_seed,
         "note": note,
         "threat_model": {
             "description": threat.describe(),

@@ -14,6 +14,10 @@ def subset_indices(split_size: int, num_examples: int | None, seed: int) -> tupl
     """Sorted row indices of ``num_examples`` rows drawn without replacement with ``seed``, and a note
     when the split has fewer rows than asked for (then every row is used). ``None`` means every row.
 
+    The subset is the first ``num_examples`` entries of one seeded permutation of the split (then
+    sorted), so subsets of one seed are nested: the 200-example subset contains the 50-example one, and
+    growing an evaluation attacks only the rows it adds (``config.check_and_store`` allows that).
+
     NumPy's legacy ``RandomState`` is used because its stream is frozen across NumPy versions, so a
     seed names the same subset everywhere.
     """

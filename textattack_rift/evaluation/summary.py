@@ -9,11 +9,19 @@ All accuracies and rates are percentages. Per attack, over the subset's examples
 - seconds: total attack time.
 All attacks together: an example is robust only when it is right and no attack flipped it, over the
 examples that every attack has a record for (``complete`` says whether that is the whole subset).
+
+Every accuracy (clean, under each attack, under all attacks) comes with ``..._interval``: the 95 %
+Wilson score interval in percent over the same examples (``stats.wilson_interval``), so a reader sees
+how far 50 examples are from telling two numbers apart.
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
+
+from textattack_rift.evaluation.stats import CONFIDENCE, INTERVAL_NAME, wilson_percent
+
+INTERVAL = {"name": INTERVAL_NAME, "confidence": CONFIDENCE, "unit": "percent"}
 
 
 def _pct(count: int, total: int) -> float | None:
@@ -38,7 +46,9 @@ def attack_numbers(records: Iterable[Mapping]) -> dict:
         "failed": failed,
         "skipped": n - correct,
         "clean_accuracy": _pct(correct, n),
+        "clean_accuracy_interval": wilson_percent(correct, n),
         "accuracy_under_attack": _pct(failed, n),
+        "accuracy_under_attack_interval": wilson_percent(failed, n),
         "attack_success_rate": _pct(len(succeeded), correct),
         "words_changed": _mean([100.0 * float(r.get("words_changed_share") or 0.0) for r in succeeded]),
         "queries": _mean([float(r.get("queries") or 0) for r in attacked]),
@@ -68,16 +78,26 @@ def summarize(records: Iterable[Mapping], attacks: Sequence[str], indices: Seque
         "correct": correct,
         "robust": robust,
         "clean_accuracy": _pct(correct, len(covered)),
+        "clean_accuracy_interval": wilson_percent(correct, len(covered)),
         "accuracy_under_attack": _pct(robust, len(covered)),
+        "accuracy_under_attack_interval": wilson_percent(robust, len(covered)),
         "attack_success_rate": _pct(correct - robust, correct),
         "seconds": sum(p["seconds"] for p in per_attack.values()),
     }
     complete = all(len(per) == len(wanted) for per in table.values())
-    return {"attacks": per_attack, "all_attacks": union, "complete": complete, "num_examples": len(wanted)}
+    return {"attacks": per_attack, "all_attacks": union, "complete": complete, "num_examples": len(wanted),
+            "interval": dict(INTERVAL)}
 
 
 def _p(value) -> str:
     return "-" if value is None else f"{value:.1f}%"
+
+
+def _pi(value, interval) -> str:
+    """``80.0% [37.6, 96.4]``: an accuracy and its interval."""
+    if value is None:
+        return "-"
+    return f"{value:.1f}%" if not interval else f"{value:.1f}% [{interval[0]:.1f}, {interval[1]:.1f}]"
 
 
 def _f(value, digits: int = 1) -> str:
@@ -94,12 +114,14 @@ def summary_markdown(summary: Mapping, title: str | None = None, lines_before: S
     ]
     for name, n in summary["attacks"].items():
         out.append(
-            f"| {name} | {n['examples']} | {_p(n['clean_accuracy'])} | {_p(n['accuracy_under_attack'])} | "
+            f"| {name} | {n['examples']} | {_pi(n['clean_accuracy'], n.get('clean_accuracy_interval'))} | "
+            f"{_pi(n['accuracy_under_attack'], n.get('accuracy_under_attack_interval'))} | "
             f"{_p(n['attack_success_rate'])} | {_p(n['words_changed'])} | {_f(n['queries'])} | {_f(n['seconds'])} |"
         )
     u = summary["all_attacks"]
     out.append(
-        f"| **all attacks** | {u['examples']} | {_p(u['clean_accuracy'])} | **{_p(u['accuracy_under_attack'])}** | "
+        f"| **all attacks** | {u['examples']} | {_pi(u['clean_accuracy'], u.get('clean_accuracy_interval'))} | "
+        f"**{_pi(u['accuracy_under_attack'], u.get('accuracy_under_attack_interval'))}** | "
         f"{_p(u['attack_success_rate'])} | - | - | {_f(u['seconds'])} |"
     )
     options = []
@@ -113,7 +135,9 @@ def summary_markdown(summary: Mapping, title: str | None = None, lines_before: S
     out.append(
         "Accuracy under attack: correct and not flipped, over all examples; attack success rate: flipped over "
         "correctly classified; words changed: mean share over successful attacks; queries: mean over attacked "
-        "examples. All attacks: an example counts as robust only if no attack flipped it."
+        "examples. All attacks: an example counts as robust only if no attack flipped it. In brackets: the 95% "
+        "Wilson score interval of each accuracy over its examples (a binomial interval: it says how much the "
+        "number could move with another sample of the same size; it does not cover the training seed)."
     )
     if not summary.get("complete", True):
         out.append("")

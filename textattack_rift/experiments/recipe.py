@@ -55,12 +55,17 @@ class ThreatSpec:
 
 @dataclass
 class TrainingSpec:
-    """[training]: the budget every method shares (same seed, data order, epochs or steps)."""
+    """[training]: the budget every method shares (same seed, data order, epochs or steps).
+
+    ``seed``: one training run per method (the outputs sit directly in the run folder); ``seeds``: one
+    run per method and seed (each seed in ``seed-<s>/``). Give one of them; with ``seeds`` the
+    resolved ``seed`` is None."""
 
     num_epochs: int = 1
     batch_size: int = 32
     learning_rate: float = 2e-5
-    seed: int = 765
+    seed: int | None = 765
+    seeds: list[int] | None = None
     max_steps: int | None = None
     rift_args: dict = field(default_factory=dict)
 
@@ -76,12 +81,17 @@ class MethodTable:
 
 @dataclass
 class EvaluationSpec:
-    """[evaluation]: one seeded subset of one split, attacked by every attack, for every method."""
+    """[evaluation]: one seeded subset of one split, attacked by every attack, for every method.
+
+    ``subset_seed`` draws the subset (the first ``num_examples`` of one seeded permutation, so a larger
+    subset contains a smaller one); ``attack_seed`` seeds each (attack, example) of a randomised attack.
+    They were one key, ``seed``, before; ``seed = N`` meant both = N."""
 
     attacks: list[str]
     split: str = "test"
     num_examples: int = 100
-    seed: int = 0
+    subset_seed: int = 0
+    attack_seed: int = 0
     parallel: int = 1
     attack_options: dict = field(default_factory=dict)
 
@@ -131,6 +141,16 @@ class Recipe:
         )
 
     @property
+    def seeds(self) -> list[int]:
+        """The training seeds, in order: ``training.seeds``, or the one ``training.seed``."""
+        return list(self.training.seeds) if self.training.seeds is not None else [self.training.seed]
+
+    @property
+    def per_seed_folders(self) -> bool:
+        """Whether each seed's models and evaluations sit in ``seed-<s>/`` (recipes with ``seeds``)."""
+        return self.training.seeds is not None
+
+    @property
     def synonyms_label(self) -> str:
         """'wordnet', 'counterfitted', or a table file's stem: names the default output folder."""
         spec = self.threat_model.synonyms
@@ -158,7 +178,8 @@ _RANGES = {
     "training.max_steps": (lambda v: v >= 1, "an integer >= 1 (omit it to train for num_epochs)"),
     "threat_model.max_word_ratio": (lambda v: 0 < v <= 1, "a number in (0, 1] (omit it for no cap)"),
     "evaluation.num_examples": (lambda v: v >= 1, "an integer >= 1"),
-    "evaluation.seed": (lambda v: v >= 0, "an integer >= 0"),
+    "evaluation.subset_seed": (lambda v: v >= 0, "an integer >= 0"),
+    "evaluation.attack_seed": (lambda v: v >= 0, "an integer >= 0"),
     "evaluation.parallel": (lambda v: v >= 1, "an integer >= 1"),
 }
 
@@ -331,6 +352,24 @@ class _Checker:
             raise self.fail(key, str(err)) from None
         return checked
 
+    def seeds(self, training: TrainingSpec, seed_given: bool) -> None:
+        """``training.seeds``: not beside ``training.seed``, not empty, distinct integers >= 0."""
+        allowed = "distinct integers >= 0, e.g. seeds = [765, 766, 767]"
+        if seed_given:
+            raise self.fail("training.seeds", "give either training.seed = N (one run per method) or training.seeds = "
+                            "[N, ...] (one run per method and seed), not both")
+        if not training.seeds:
+            raise self.fail("training.seeds", f"the list is empty; allowed: {allowed} (or seed = N for one run)")
+        first: dict[int, int] = {}
+        for i, seed in enumerate(training.seeds):
+            if seed < 0:
+                raise self.fail(f"training.seeds[{i}]", f"must be an integer >= 0, got {_show(seed)}; allowed: {allowed}")
+            if seed in first:
+                raise self.fail(f"training.seeds[{i}]", f"seed {seed} is listed twice (also training.seeds[{first[seed]}]); "
+                                f"allowed: {allowed}")
+            first[seed] = i
+        training.seed = None  # the seeds list is the one source; a default seed beside it would mislead
+
     def split(self, key: str, spec: str) -> str:
         import datasets
 
@@ -465,9 +504,15 @@ def parse_table(table: Mapping, source: str, path: Path | None = None, name: str
     model = check.table("model", table["model"], ModelSpec)
     threat = check.table("threat_model", table.get("threat_model"), ThreatSpec)
     training = check.table("training", table.get("training"), TrainingSpec)
+    raw_training = table.get("training") or {}
+    if training.seeds is not None:
+        check.seeds(training, "seed" in raw_training)
     shared = check.rift_args("training.rift_args", training.rift_args)
     training.rift_args = shared
     methods = check.methods(table["methods"], shared)
+    if isinstance(table["evaluation"], dict) and "seed" in table["evaluation"]:
+        raise check.fail("evaluation.seed", "renamed: the subset and the attacks have a seed each now; write "
+                         "subset_seed = N and attack_seed = N (N for both reproduces a run made with seed = N)")
     evaluation = check.table("evaluation", table["evaluation"], EvaluationSpec)
     check.split("evaluation.split", evaluation.split)
     check.attacks(evaluation)
@@ -484,14 +529,28 @@ def parse_table(table: Mapping, source: str, path: Path | None = None, name: str
     )
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"1,2,3"`` (the CLI's ``--seeds``) -> ``[1, 2, 3]``; emptiness and duplicates are the recipe
+    check's to report (with the file and key)."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if parts == [""]:
+        return []
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        raise RiftUserError(f"--seeds {text!r}: write distinct integers >= 0 separated by commas, e.g. --seeds 1,2,3") from None
+
+
 def load_recipe(
     name_or_path: str | os.PathLike,
     *,
     overrides: Iterable[str | tuple[str, Any]] = (),
     synonyms: str | None = None,
+    seeds: Iterable[int] | str | None = None,
 ) -> Recipe:
     """Read, override and check a recipe. ``overrides`` are ``"key=value"`` strings or (key, value)
-    pairs; ``synonyms`` replaces ``threat_model.synonyms`` (the CLI's ``--synonyms``)."""
+    pairs; ``synonyms`` replaces ``threat_model.synonyms`` (the CLI's ``--synonyms``); ``seeds``
+    (a list, or ``"1,2,3"``) replaces the training seed(s) (the CLI's ``--seeds``)."""
     path = find_recipe(name_or_path)
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -502,8 +561,13 @@ def load_recipe(
     pairs = [parse_override(o) if isinstance(o, str) else tuple(o) for o in overrides]
     if synonyms is not None:
         pairs.append(("threat_model.synonyms", synonyms))
+    if seeds is not None:
+        pairs.append(("training.seeds", parse_seeds(seeds) if isinstance(seeds, str) else [int(s) for s in seeds]))
     source = str(path)
     if pairs:
         source += " (with --set " + ", ".join(f"{k}={v!r}" for k, v in pairs) + ")"
     table = apply_overrides(table, pairs)
+    keys = {k for k, _ in pairs}
+    if "training.seeds" in keys and "training.seed" not in keys and isinstance(table.get("training"), dict):
+        table["training"].pop("seed", None)  # seeds given on the command line replace the file's one seed
     return parse_table(table, source, path=path, name=path.stem)

@@ -5,6 +5,12 @@ Every accuracy in it is recomputed here from the per-example records (each metho
 disagree with the records it cites, and a partly finished evaluation shows as such. Training time
 and model-selection numbers come from each method's ``train_summary.json`` (there are no
 per-example records for training); evaluation time is the sum of the per-example attack times.
+
+The uncertainty (``evaluation.stats``): every accuracy carries its 95 % Wilson score interval over
+its examples; every pair of methods of one training seed is compared by an exact McNemar test on the
+examples both have (clean, each attack, all attacks), with the discordant counts b and c; with
+several training seeds, each method's mean and sample standard deviation across seeds. The text and
+the chart are in ``report_markdown`` and ``report_plot``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,11 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from textattack_rift.errors import RiftUserError
+from textattack_rift.evaluation import stats
 from textattack_rift.resources import atomic
 
 REPORT_FORMAT = "textattack-rift/experiment-report"
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: intervals, paired tests, per-seed rows, seeds as {training: [...], subset, attack}
 RESULTS_FILE = "results.jsonl"
 PARTS_GLOB = "results.part-*.jsonl"  # a parallel evaluation's per-worker files until it merges them
 SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
@@ -38,6 +45,7 @@ class Outcome:
     num_words: int | None = None
     seconds: float | None = None
     threat_fingerprint: str | None = None
+    queries: int | None = None  # model queries the attack spent on this example
 
 
 # -- reading per-example records -----------------------------------------------------------------
@@ -56,6 +64,7 @@ def outcome_from_record(record: Mapping, source: str = "record") -> Outcome:
             num_words=_opt_int(record.get("num_words")),
             seconds=_opt_float(record.get("seconds")),
             threat_fingerprint=record.get("threat_fingerprint"),
+            queries=_opt_int(record.get("queries")),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise RiftUserError(f"{source}: not a per-example result ({err}); was it written by textattack-rift evaluate?") from None
@@ -103,16 +112,9 @@ def _mean(values: Sequence[float]) -> float | None:
     return None if not values else sum(values) / len(values)
 
 
-def method_row(
-    outcomes: Iterable[Outcome], attacks: Sequence[str], num_examples: int, subset: Iterable[int] | None = None
-) -> dict:
-    """Clean accuracy, accuracy under each attack and under all of them, words changed, attack time.
-
-    Accuracies are over the examples of the subset (``subset``: its row indices, when known; records of
-    other rows are left out) that have a record: ``examples_done`` says how many, ``complete``
-    whether every attack covered all ``num_examples``. Robust = correct on the clean input and not
-    flipped. "All attacks" = robust under every attack.
-    """
+def _by_attack(outcomes: Iterable[Outcome], attacks: Sequence[str], subset: Iterable[int] | None):
+    """(attack -> example -> Outcome, example -> clean correctness) over the subset's records, after
+    checking that every attack saw the same clean prediction of each example."""
     keep = None if subset is None else set(subset)
     by_attack: dict[str, dict[int, Outcome]] = {a: {} for a in attacks}
     for o in outcomes:
@@ -126,14 +128,51 @@ def method_row(
                     f"example {example}: attack {attack!r} records clean correctness {o.correct}, another attack "
                     f"{correct[example]}: the evaluation results mix different models or subsets"
                 )
+    return by_attack, correct
+
+
+def per_example(outcomes: Iterable[Outcome], attacks: Sequence[str], subset: Iterable[int] | None = None) -> dict:
+    """What the paired tests pair: ``{"clean": {example: right}, "attacks": {attack: {example:
+    robust}}, "all_attacks": {example: robust under every attack}}``; an example is in a map only
+    when its records for that measure exist."""
+    by_attack, correct = _by_attack(outcomes, attacks, subset)
     done_all = set(correct)
     for per in by_attack.values():
         done_all &= set(per)
+    return {
+        "clean": dict(correct),
+        "attacks": {a: {e: o.correct and o.status == FAILED for e, o in per.items()} for a, per in by_attack.items()},
+        "all_attacks": {e: correct[e] and all(by_attack[a][e].status == FAILED for a in attacks) for e in done_all},
+    }
+
+
+def method_row(
+    outcomes: Iterable[Outcome], attacks: Sequence[str], num_examples: int, subset: Iterable[int] | None = None
+) -> dict:
+    """Clean accuracy, accuracy under each attack and under all of them (each with its 95 % Wilson
+    interval, ``interval``, in percent), and per attack the success rate, mean queries, words changed
+    and attack time.
+
+    Accuracies are over the examples of the subset (``subset``: its row indices, when known; records of
+    other rows are left out) that have a record: ``examples_done`` says how many, ``complete``
+    whether every attack covered all ``num_examples``. Robust = correct on the clean input and not
+    flipped. "All attacks" = robust under every attack. Success rate: flipped over attacked (not
+    skipped); queries: mean over attacked examples; words changed: mean over successful attacks.
+    ``avg_words_changed`` of the row pools every attack (kept for readers of version 1; the text
+    shows the per-attack numbers, which are comparable between methods).
+    """
+    by_attack, correct = _by_attack(outcomes, attacks, subset)
+    done_all = set(correct)
+    for per in by_attack.values():
+        done_all &= set(per)
+    right = sum(correct.values())
     row: dict = {
         "examples": num_examples,
         "examples_done": len(correct),
         "complete": all(len(per) == num_examples for per in by_attack.values()) and len(correct) == num_examples,
-        "clean_accuracy": _pct(sum(correct.values()), len(correct)),
+        "clean_accuracy": _pct(right, len(correct)),
+        "clean_correct": right,
+        "clean_interval": stats.wilson_percent(right, len(correct)),
         "attacks": {},
     }
     changed_all: list[float] = []
@@ -142,7 +181,7 @@ def method_row(
     for attack, per in by_attack.items():
         robust = sum(1 for o in per.values() if o.correct and o.status == FAILED)
         succeeded = [o for o in per.values() if o.status == SUCCEEDED]
-        attacked = sum(1 for o in per.values() if o.status != SKIPPED)
+        attacked = [o for o in per.values() if o.status != SKIPPED]
         changed = [100.0 * o.words_changed / o.num_words for o in succeeded if o.words_changed is not None and o.num_words]
         changed_words = [o.words_changed for o in succeeded if o.words_changed is not None]
         changed_all += changed
@@ -152,10 +191,12 @@ def method_row(
         row["attacks"][attack] = {
             "examples_done": len(per),
             "accuracy": _pct(robust, len(per)),
+            "interval": stats.wilson_percent(robust, len(per)),
             "robust": robust,
             "succeeded": len(succeeded),
-            "attacked": attacked,
-            "success_rate": _pct(len(succeeded), attacked),
+            "attacked": len(attacked),
+            "success_rate": _pct(len(succeeded), len(attacked)),
+            "avg_queries": _mean([o.queries for o in attacked if o.queries is not None]),
             "avg_words_changed": _mean(changed_words),
             "avg_words_changed_pct": _mean(changed),
             "seconds": attack_seconds,
@@ -163,11 +204,44 @@ def method_row(
     robust_all = sum(
         1 for e in done_all if correct[e] and all(by_attack[a][e].status == FAILED for a in attacks)
     )
-    row["all_attacks"] = {"examples_done": len(done_all), "accuracy": _pct(robust_all, len(done_all)), "robust": robust_all}
+    row["all_attacks"] = {"examples_done": len(done_all), "accuracy": _pct(robust_all, len(done_all)),
+                          "interval": stats.wilson_percent(robust_all, len(done_all)), "robust": robust_all}
     row["avg_words_changed"] = _mean(changed_words_all)
     row["avg_words_changed_pct"] = _mean(changed_all)
     row["evaluation_seconds"] = seconds
     return row
+
+
+def paired_tests(first: Mapping, second: Mapping, attacks: Sequence[str]) -> dict:
+    """Exact McNemar tests of two methods' ``per_example`` maps: ``{"clean": test, "attacks": {attack:
+    test}, "all_attacks": test}``, each test ``{examples, b, c, both, neither, p}`` (b: only the first
+    is right or robust, c: only the second)."""
+    return {
+        "clean": stats.paired_test(first["clean"], second["clean"]),
+        "attacks": {a: stats.paired_test(first["attacks"][a], second["attacks"][a]) for a in attacks},
+        "all_attacks": stats.paired_test(first["all_attacks"], second["all_attacks"]),
+    }
+
+
+def across_seeds(rows: Sequence[Mapping], attacks: Sequence[str]) -> list[dict]:
+    """Per method (in order of first appearance): mean and sample sd of its accuracies over its seeds."""
+    labels: list[str] = []
+    for row in rows:
+        if row["label"] not in labels:
+            labels.append(row["label"])
+    out = []
+    for label in labels:
+        mine = [r for r in rows if r["label"] == label]
+        out.append({
+            "label": label,
+            "method": mine[0]["method"],
+            "seeds": [r["seed"] for r in mine],
+            "complete": all(r["complete"] and r["training_finished"] for r in mine),
+            "clean_accuracy": stats.mean_sd(r["clean_accuracy"] for r in mine),
+            "attacks": {a: stats.mean_sd(r["attacks"][a]["accuracy"] for r in mine) for a in attacks},
+            "all_attacks": stats.mean_sd(r["all_attacks"]["accuracy"] for r in mine),
+        })
+    return out
 
 
 # -- environment ---------------------------------------------------------------------------------
@@ -220,6 +294,11 @@ def hardware() -> dict:
 
 
 # -- the report ----------------------------------------------------------------------------------
+def _training_seeds(training: Mapping) -> list[int]:
+    seeds = training.get("seeds")
+    return list(seeds) if seeds is not None else [training.get("seed")]
+
+
 def build_report(
     *,
     recipe: Mapping,
@@ -229,10 +308,11 @@ def build_report(
     sessions: Sequence[Mapping] = (),
     subset: Sequence[int] | None = None,
 ) -> dict:
-    """Assemble report.json. ``methods``: one mapping per method with ``label``, ``method``,
-    ``outcomes`` (Outcome list), ``train_summary`` (dict or None) and optional ``eval_dir``.
-    ``recipe`` is the resolved recipe (``Recipe.to_dict()``) plus its ``name``; ``subset`` the row
-    indices every method was evaluated on (None: the first ``num_examples`` records count)."""
+    """Assemble report.json. ``methods``: one mapping per (training seed, method) with ``label``,
+    ``method``, ``outcomes`` (Outcome list), ``train_summary`` (dict or None), optional ``seed``
+    (default: the recipe's first training seed) and ``eval_dir``. ``recipe`` is the resolved recipe
+    (``Recipe.to_dict()``) plus its ``name``; ``subset`` the row indices every method was evaluated
+    on (None: the first ``num_examples`` records count)."""
     fingerprint = threat_model["fingerprint"]
     for m in methods:
         other = {o.threat_fingerprint for o in m["outcomes"]} - {None, fingerprint}
@@ -243,10 +323,13 @@ def build_report(
             )
     evaluation = recipe["evaluation"]
     attacks = list(evaluation["attacks"])
+    training_seeds = _training_seeds(recipe["training"])
     n = int(evaluation["num_examples"]) if subset is None else len(subset)
-    rows = []
+    rows, examples = [], []
     for m in methods:
-        row = {"label": m["label"], "method": m["method"], **method_row(m["outcomes"], attacks, n, subset)}
+        seed = m.get("seed", training_seeds[0])
+        row = {"label": m["label"], "method": m["method"], "seed": seed,
+               **method_row(m["outcomes"], attacks, n, subset)}
         summary = m.get("train_summary") or {}
         validation = summary.get("validation") or {}
         row["training_seconds"] = summary.get("seconds")
@@ -256,6 +339,15 @@ def build_report(
         if m.get("eval_dir"):
             row["results"] = str(m["eval_dir"])
         rows.append(row)
+        examples.append(per_example(m["outcomes"], attacks, subset))
+    pairs = []
+    for seed in dict.fromkeys(r["seed"] for r in rows):
+        mine = [i for i, r in enumerate(rows) if r["seed"] == seed]
+        for k, i in enumerate(mine):
+            for j in mine[k + 1:]:
+                pairs.append({"seed": seed, "first": rows[i]["label"], "second": rows[j]["label"],
+                              **paired_tests(examples[i], examples[j], attacks)})
+    seeds_seen = list(dict.fromkeys(r["seed"] for r in rows))
     return {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
@@ -273,148 +365,44 @@ def build_report(
         "split": evaluation["split"],
         "subset_size": n,
         "subset": None if subset is None else list(subset),
-        "seeds": {"training": recipe["training"]["seed"], "evaluation": evaluation["seed"]},
+        "seeds": {"training": training_seeds, "subset": evaluation.get("subset_seed"),
+                  "attack": evaluation.get("attack_seed")},
         "attacks": attacks,
         "complete": all(r["complete"] and r["training_finished"] for r in rows),
+        "interval": {"name": stats.INTERVAL_NAME, "confidence": stats.CONFIDENCE, "unit": "percent",
+                     "over": "the examples of the subset with a record (a binomial interval: it does not "
+                             "cover the training seed)"},
+        "paired_test": {"name": stats.TEST_NAME,
+                        "b": "examples the first method gets right (clean) or holds (under attack) and the second does not",
+                        "c": "examples the second method gets right or holds and the first does not",
+                        "pairs": "every two methods of one training seed, on the examples both have"},
         "methods": rows,
+        "paired_tests": pairs,
+        "across_seeds": across_seeds(rows, attacks) if len(seeds_seen) > 1 else [],
         "environment": dict(environment or {"software": software_versions(), "hardware": hardware()}),
         "sessions": list(sessions),
-        "numbers_from": "accuracies, words changed and evaluation time: the per-example records "
-        "(results.jsonl); training time and validation accuracy: train_summary.json",
+        "numbers_from": "accuracies, intervals, paired tests, queries, words changed and evaluation time: the "
+        "per-example records (results.jsonl); training time and validation accuracy: train_summary.json",
     }
 
 
-def _fmt_pct(value) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _fmt_seconds(value) -> str:
-    if value is None:
-        return "–"
-    value = float(value)
-    return f"{value:.0f} s" if value < 600 else f"{value / 60:.1f} min"
-
-
 def markdown_table(report: Mapping) -> str:
-    """One row per method: clean, each attack, all attacks, words changed, training and evaluation time."""
-    attacks = report["attacks"]
-    head = ["method", "clean %", *[f"{a} %" for a in attacks], "all attacks %", "words changed", "train time", "eval time"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
-    for row in report["methods"]:
-        label = row["label"] if row["label"] == row["method"] else f"{row['label']} ({row['method']})"
-        if not row["complete"] or not row["training_finished"]:
-            label += " *"
-        words = row["avg_words_changed"]
-        cells = [
-            label,
-            _fmt_pct(row["clean_accuracy"]),
-            *[_fmt_pct(row["attacks"][a]["accuracy"]) for a in attacks],
-            _fmt_pct(row["all_attacks"]["accuracy"]),
-            "–" if words is None else f"{words:.2f} ({_fmt_pct(row['avg_words_changed_pct'])}%)",
-            _fmt_seconds(row["training_seconds"]),
-            _fmt_seconds(row["evaluation_seconds"]),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """The main table: accuracy with its interval per method (and per seed, then mean +/- sd)."""
+    from textattack_rift.experiments.report_markdown import accuracy_table
+
+    return accuracy_table(report)
 
 
 def markdown_report(report: Mapping) -> str:
-    recipe = report["recipe"]
-    tm = report["threat_model"]
-    env = report["environment"]
-    sw = env["software"]
-    hw = env["hardware"]
-    training = recipe["training"]
-    data = recipe["data"]
-    gpus = ", ".join(hw.get("gpus") or []) or "none"
-    out = [
-        f"# Experiment report: {recipe.get('name', '')}",
-        "",
-        recipe.get("description") or "",
-        "",
-        f"- Threat model: synonyms `{tm['name']}` ({tm['size']:,} words with candidates, synonym fingerprint "
-        f"`{tm['synonym_fingerprint']}`), threat-model fingerprint `{tm['fingerprint']}`"
-        + (f", max word ratio {tm['max_word_ratio']}" if tm.get("max_word_ratio") else ", no word-ratio cap")
-        + (", POS check" if tm.get("pos_check") else "")
-        + (f", perturbable columns {tm['perturbable_columns']}" if tm.get("perturbable_columns") else ""),
-        f"- Model `{recipe['model']['name']}`, max length {recipe['model']['max_length']}; dataset `{report['dataset']}`: "
-        f"trained on `{data['train_split']}`, model selection on `{data['eval_split']}`, "
-        f"{training['num_epochs']} epoch(s)" + (f" / at most {training['max_steps']} steps" if training.get("max_steps") else "")
-        + f", batch {training['batch_size']}, learning rate {training['learning_rate']:g}",
-        f"- Evaluation: `{report['split']}`, a seeded subset of {report['subset_size']} examples, the same for every "
-        f"method and attack; attacks: {', '.join(report['attacks'])}",
-        f"- Seeds: training {report['seeds']['training']}, evaluation subset {report['seeds']['evaluation']}",
-        f"- Software: Python {sw['python']}, torch {sw['torch']}, transformers {sw['transformers']}, "
-        f"datasets {sw.get('datasets')}, textattack {sw['textattack']}, textattack-rift {sw['textattack_rift']}",
-        f"- Hardware: {hw['cpu']}, {hw['cpu_cores']} CPU cores, GPU: {gpus}",
-        "",
-        "Accuracy (%) over the subset; under an attack, an example counts when it is classified correctly and "
-        "the attack does not flip it; \"all attacks\": not flipped by any of them. Words changed: mean number "
-        "(and share) of words swapped in successful attacks.",
-        "",
-        markdown_table(report),
-        "",
-    ]
-    if not report["complete"]:
-        out += ["\\* not finished: accuracies are over the examples evaluated so far; rerun the same command to resume.", ""]
-    out += ["Per-attack details (from results.jsonl):", ""]
-    for row in report["methods"]:
-        parts = []
-        for attack, a in row["attacks"].items():
-            parts.append(
-                f"{attack}: {a['succeeded']}/{a['attacked']} attacked examples flipped, "
-                f"{_fmt_seconds(a['seconds'])}"
-            )
-        val = row["validation"]
-        out.append(
-            f"- **{row['label']}**: validation clean {_fmt_pct(_as_pct(val.get('clean_accuracy')))}%, ASCC "
-            f"{_fmt_pct(_as_pct(val.get('ascc_accuracy')))}% (best step {row['best_step']}); " + "; ".join(parts)
-        )
-    out += ["", f"Numbers from: {report['numbers_from']}.", ""]
-    return "\n".join(out)
+    from textattack_rift.experiments.report_markdown import markdown_report as text
 
-
-def _as_pct(value):
-    """Validation accuracies are stored as fractions in train_summary.json; show them as percentages."""
-    if value is None:
-        return None
-    value = float(value)
-    return value * 100.0 if value <= 1.0 else value
+    return text(report)
 
 
 def write_plot(report: Mapping, target: str | os.PathLike) -> Path:
-    """Grouped bar chart: one group per attack (plus clean and all attacks), one bar per method."""
-    import matplotlib
+    from textattack_rift.experiments.report_plot import write_plot as plot
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    groups = ["clean", *report["attacks"], "all attacks"]
-    rows = report["methods"]
-    fig = Figure(figsize=(max(6.0, 1.4 * len(groups) + 2), 4.2))
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / max(1, len(rows))
-    for i, row in enumerate(rows):
-        values = [row["clean_accuracy"], *[row["attacks"][a]["accuracy"] for a in report["attacks"]],
-                  row["all_attacks"]["accuracy"]]
-        xs = [g + (i - (len(rows) - 1) / 2) * width for g in range(len(groups))]
-        bars = ax.bar(xs, [v or 0.0 for v in values], width, label=row["label"])
-        for bar, v in zip(bars, values):
-            if v is not None:
-                ax.annotate(f"{v:.0f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                            ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, rotation=15)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"{report['recipe'].get('name', '')}: accuracy under attack ({report['threat_model']['name']}, "
-                 f"{report['subset_size']} examples)", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    target = Path(target)
-    with atomic.atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return target
+    return plot(report, target)
 
 
 def write_report(report: Mapping, out_dir: str | os.PathLike) -> dict[str, Path]:

@@ -9,9 +9,15 @@ Everything goes into one output folder, so that the same command resumes after a
     <out>/sessions.json        when each invocation ran, on what hardware, with what software
     <out>/report.json|md|png   the comparison
 
+A recipe with ``training.seeds = [...]`` trains every method once per seed; seed s then has its own
+``<out>/seed-<s>/train/<label>/`` and ``<out>/seed-<s>/eval/<label>/`` (a recipe with one
+``training.seed`` keeps the layout above). Every seed's models are attacked on the same subset.
+
 A method whose ``train_summary.json`` says finished is not trained again (``train_model`` returns at
 once); an interrupted one resumes from its last checkpoint; ``evaluate`` skips examples it already
-has. Every method shares the recipe's seed, data order, budget and evaluation subset.
+has. Every method shares the recipe's seed, data order, budget and evaluation subset. A rerun may add
+methods, attacks or seeds, or grow the subset (a larger ``evaluation.num_examples``: the subsets of
+one subset seed are nested, so only the added examples are attacked); anything else is refused.
 """
 
 from __future__ import annotations
@@ -58,13 +64,27 @@ def _identity(recipe: Recipe, threat_fingerprint: str) -> dict:
 
 
 def _compatible(key: str, old, new, previous: dict) -> bool:
-    """A difference that only adds work: a new method row, or more attacks (evaluate adds them)."""
+    """A difference that only adds work: a new method row, more attacks (evaluate adds them), more
+    training seeds, or a larger subset (it contains the smaller one; evaluate attacks the rest)."""
     if key.startswith("methods."):
         label = key.split(".")[1]
         return not any(k == f"methods.{label}" or k.startswith(f"methods.{label}.") for k in previous)
-    if key == "evaluation.attacks" and isinstance(old, list) and isinstance(new, list):
+    if key in ("evaluation.attacks", "training.seeds") and isinstance(old, list) and isinstance(new, list):
         return set(old) <= set(new)
+    if key == "evaluation.num_examples" and isinstance(old, int) and isinstance(new, int):
+        return new >= old
     return False
+
+
+def _upgrade_identity(previous: dict) -> dict:
+    """An identity recorded before the subset and attack seeds were separate: ``evaluation.seed`` was both."""
+    previous = dict(previous)
+    if "evaluation.seed" in previous:
+        seed = previous.pop("evaluation.seed")
+        previous.setdefault("evaluation.subset_seed", seed)
+        previous.setdefault("evaluation.attack_seed", seed)
+    previous.setdefault("training.seeds", None)
+    return previous
 
 
 def check_out_dir(out: Path, recipe: Recipe, threat_fingerprint: str) -> None:
@@ -75,12 +95,20 @@ def check_out_dir(out: Path, recipe: Recipe, threat_fingerprint: str) -> None:
     path = out / RUN_FILE
     if path.is_file():
         try:
-            previous = json.loads(path.read_text(encoding="utf-8"))["identity"]
+            previous = _upgrade_identity(json.loads(path.read_text(encoding="utf-8"))["identity"])
         except (json.JSONDecodeError, KeyError, TypeError):
             raise RiftUserError(f"{path} is damaged; delete it to adopt {out} for this recipe") from None
         differ = sorted(k for k in set(previous) | set(identity) if previous.get(k) != identity.get(k))
         if not differ:
             return
+        old_n, new_n = previous.get("evaluation.num_examples"), identity.get("evaluation.num_examples")
+        same_subset = previous.get("evaluation.subset_seed") == identity.get("evaluation.subset_seed")
+        if isinstance(old_n, int) and isinstance(new_n, int) and new_n < old_n and same_subset:
+            raise RiftUserError(
+                f"{recipe.path}: evaluation.num_examples: {out} holds a subset of {old_n} examples (subset seed "
+                f"{identity.get('evaluation.subset_seed')}); allowed: an integer >= {old_n} (a larger subset reuses "
+                "the examples attacked), or another --out"
+            )
         conflicts = [k for k in differ if not _compatible(k, previous.get(k), identity.get(k), previous)]
         if conflicts:
             shown = "; ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in conflicts[:4])
@@ -154,39 +182,52 @@ def _preflight(recipe: Recipe) -> None:
             raise type(err)(f"{recipe.path}: {key}: {err}") from None
 
 
-def _subset(recipe: Recipe, out: Path) -> list[int] | None:
-    """The row indices the evaluations attacked (their ``eval_config.json``), the same for every method."""
+def seed_dir(out: Path, recipe: Recipe, seed: int) -> Path:
+    """Where seed ``seed``'s train/ and eval/ folders sit: ``<out>/seed-<s>`` with ``training.seeds``."""
+    return out / f"seed-{seed}" if recipe.per_seed_folders else out
+
+
+def _subset(recipe: Recipe, out: Path, seeds: Iterable[int]) -> list[int] | None:
+    """The row indices the evaluations of ``seeds`` attacked (their ``eval_config.json``), the same for
+    every method and seed."""
     subset, source = None, None
-    for m in recipe.methods:
-        config = _read_json(out / "eval" / m.label / EVAL_CONFIG) or {}
-        indices = config.get("indices")
-        if indices is None:
-            continue
-        if subset is not None and list(indices) != subset:
-            raise RiftUserError(f"the evaluations of {source} and {m.label} in {out} used different subsets; "
-                                f"delete {out / 'eval'} and rerun")
-        subset, source = list(indices), m.label
+    for seed in seeds:
+        for m in recipe.methods:
+            folder = seed_dir(out, recipe, seed) / "eval" / m.label
+            config = _read_json(folder / EVAL_CONFIG) or {}
+            indices = config.get("indices")
+            if indices is None:
+                continue
+            if subset is not None and list(indices) != subset:
+                raise RiftUserError(f"the evaluations in {source} and {folder} used different subsets; rerun the same "
+                                    f"command to bring them to the recipe's subset, or delete them")
+            subset, source = list(indices), folder
     return subset
 
 
-def collect_report(recipe: Recipe, out: Path, threat_model, sessions=()) -> dict:
-    """Build report.json's content from what is on disk in ``out``."""
+def collect_report(recipe: Recipe, out: Path, threat_model, sessions=(), seeds: Iterable[int] | None = None) -> dict:
+    """Build report.json's content from what is on disk in ``out``: one row per (seed, method), for
+    ``seeds`` (default: all of the recipe's)."""
+    seeds = recipe.seeds if seeds is None else list(seeds)
     methods = []
-    for m in recipe.methods:
-        eval_dir = out / "eval" / m.label
-        methods.append({
-            "label": m.label,
-            "method": m.method,
-            "outcomes": reporting.read_outcomes(eval_dir),
-            "train_summary": _read_json(out / "train" / m.label / TRAIN_SUMMARY),
-            "eval_dir": eval_dir,
-        })
+    for seed in seeds:
+        base = seed_dir(out, recipe, seed)
+        for m in recipe.methods:
+            eval_dir = base / "eval" / m.label
+            methods.append({
+                "label": m.label,
+                "method": m.method,
+                "seed": seed,
+                "outcomes": reporting.read_outcomes(eval_dir),
+                "train_summary": _read_json(base / "train" / m.label / TRAIN_SUMMARY),
+                "eval_dir": eval_dir,
+            })
     return reporting.build_report(
         recipe={"name": recipe.name, **recipe.to_dict()},
         methods=methods,
         threat_model=threat_model.to_dict(),
         sessions=sessions,
-        subset=_subset(recipe, out),
+        subset=_subset(recipe, out, seeds),
     )
 
 
@@ -196,69 +237,86 @@ def run_recipe(
     synonyms: str | None = None,
     overrides: Iterable[str] = (),
     log: Callable[[str], None] | None = None,
+    seeds: Iterable[int] | str | None = None,
 ) -> dict:
     """Train, evaluate and report the recipe at ``path`` (or a shipped recipe's name); returns the
-    report (also written to ``<out>/report.json``, ``report.md``, ``report.png``)."""
+    report (also written to ``<out>/report.json``, ``report.md``, ``report.png``). ``seeds`` (a list
+    or ``"1,2,3"``) replaces the recipe's training seed(s)."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    recipe = load_recipe(path, overrides=overrides, synonyms=synonyms)
+    recipe = load_recipe(path, overrides=overrides, synonyms=synonyms, seeds=seeds)
     out = Path(out_dir) if out_dir is not None else default_out_dir(recipe)
     _preflight(recipe)
     threat_model = recipe.build_threat_model()
     check_out_dir(out, recipe, threat_model.fingerprint)
     threat_model.save(out)
-    log(f"[run] {recipe.name}: {len(recipe.methods)} method(s), threat model {threat_model.describe()} "
-        f"({threat_model.fingerprint}); output {out}")
-
-    from textattack_rift.training.api import train_model
+    seeds_shown = ", ".join(str(s) for s in recipe.seeds)
+    log(f"[run] {recipe.name}: {len(recipe.methods)} method(s) x {len(recipe.seeds)} seed(s) ({seeds_shown}), "
+        f"threat model {threat_model.describe()} ({threat_model.fingerprint}); output {out}")
 
     session = _Session(out)
-    for m in recipe.methods:
-        train_dir = out / "train" / m.label
-        if _finished(train_dir):
-            log(f"[run] {m.label}: trained already ({train_dir})")
-            continue
-        log(f"[run] {m.label}: training ({m.method})")
-        train_model(
-            model=recipe.model.name,
-            dataset=recipe.data.dataset,
-            train_split=recipe.data.train_split,
-            eval_split=recipe.data.eval_split,
-            output_dir=train_dir,
-            method=m.method,
-            rift_args=dict(m.rift_args) if m.method != "textattack-at" else None,
-            threat_model=threat_model,
-            num_epochs=recipe.training.num_epochs,
-            batch_size=recipe.training.batch_size,
-            learning_rate=recipe.training.learning_rate,
-            max_length=recipe.model.max_length,
-            seed=recipe.training.seed,
-            max_steps=recipe.training.max_steps,
-            resume=True,
-            **({"attack": m.attack} if m.attack else {}),
-        )
-        session.did(f"train {m.label}")
-
-    from textattack_rift.evaluation import evaluate
-
-    ev = recipe.evaluation
-    for m in recipe.methods:
-        log(f"[run] {m.label}: evaluating {', '.join(ev.attacks)} on {ev.num_examples} examples of {ev.split}")
-        evaluate(
-            str(out / "train" / m.label / "best_model"),
-            dataset=recipe.data.dataset,
-            split=ev.split,
-            attacks=tuple(ev.attacks),
-            num_examples=ev.num_examples,
-            seed=ev.seed,
-            out_dir=out / "eval" / m.label,
-            threat_model=threat_model,
-            parallel=ev.parallel,
-            attack_options={k: dict(v) for k, v in ev.attack_options.items()} or None,
-        )
-        session.did(f"evaluate {m.label}")
+    for seed in recipe.seeds:
+        base = seed_dir(out, recipe, seed)
+        tag = f"seed {seed} " if recipe.per_seed_folders else ""
+        for m in recipe.methods:
+            _train(recipe, m, seed, base / "train" / m.label, threat_model, log, tag)
+            session.did(f"train {tag}{m.label}")
+        for m in recipe.methods:
+            _evaluate(recipe, m, base, threat_model, log, tag)
+            session.did(f"evaluate {tag}{m.label}")
+        if seed != recipe.seeds[-1]:  # an interim report of the seeds done: a long run shows them early
+            done = recipe.seeds[: recipe.seeds.index(seed) + 1]
+            interim = collect_report(recipe, out, threat_model, session.sessions, seeds=done)
+            interim.update(complete=False, pending_seeds=recipe.seeds[len(done):])
+            reporting.write_report(interim, out)
     session.finish()
-    sessions = session.sessions
-    report = collect_report(recipe, out, threat_model, sessions)
+    report = collect_report(recipe, out, threat_model, session.sessions)
     paths = reporting.write_report(report, out)
     log(f"[run] wrote {paths['md']}, {paths['json']}, {paths['png']}")
     return report
+
+
+def _train(recipe: Recipe, m, seed: int, train_dir: Path, threat_model, log, tag: str) -> None:
+    from textattack_rift.training.api import train_model
+
+    if _finished(train_dir):
+        log(f"[run] {tag}{m.label}: trained already ({train_dir})")
+        return
+    log(f"[run] {tag}{m.label}: training ({m.method})")
+    train_model(
+        model=recipe.model.name,
+        dataset=recipe.data.dataset,
+        train_split=recipe.data.train_split,
+        eval_split=recipe.data.eval_split,
+        output_dir=train_dir,
+        method=m.method,
+        rift_args=dict(m.rift_args) if m.method != "textattack-at" else None,
+        threat_model=threat_model,
+        num_epochs=recipe.training.num_epochs,
+        batch_size=recipe.training.batch_size,
+        learning_rate=recipe.training.learning_rate,
+        max_length=recipe.model.max_length,
+        seed=seed,
+        max_steps=recipe.training.max_steps,
+        resume=True,
+        **({"attack": m.attack} if m.attack else {}),
+    )
+
+
+def _evaluate(recipe: Recipe, m, base: Path, threat_model, log, tag: str) -> None:
+    from textattack_rift.evaluation import evaluate
+
+    ev = recipe.evaluation
+    log(f"[run] {tag}{m.label}: evaluating {', '.join(ev.attacks)} on {ev.num_examples} examples of {ev.split}")
+    evaluate(
+        str(base / "train" / m.label / "best_model"),
+        dataset=recipe.data.dataset,
+        split=ev.split,
+        attacks=tuple(ev.attacks),
+        num_examples=ev.num_examples,
+        seed=ev.subset_seed,
+        attack_seed=ev.attack_seed,
+        out_dir=base / "eval" / m.label,
+        threat_model=threat_model,
+        parallel=ev.parallel,
+        attack_options={k: dict(v) for k, v in ev.attack_options.items()} or None,
+    )

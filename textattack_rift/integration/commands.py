@@ -178,7 +178,8 @@ class RunCommand(TextAttackCommand):
         from textattack_rift.experiments.report import markdown_table
         from textattack_rift.experiments.run import run_recipe
 
-        report = run_recipe(args.recipe, out_dir=args.out, synonyms=args.synonyms, overrides=args.set or ())
+        report = run_recipe(args.recipe, out_dir=args.out, synonyms=args.synonyms, overrides=args.set or (),
+                            seeds=args.seeds)
         print(markdown_table(report))
         return 0 if report["complete"] else 1
 
@@ -197,6 +198,9 @@ class RunCommand(TextAttackCommand):
         parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=None,
                             help="override a recipe value by dotted key, read as TOML (repeatable), "
                             "e.g. --set training.num_epochs=2 --set methods.rift.rift_args.gamma=0.5")
+        parser.add_argument("--seeds", metavar="S1,S2,...", default=None,
+                            help="train every method once per seed (instead of the recipe's training seed or seeds); "
+                            "each seed's models and evaluations go into <out>/seed-<s>/")
         parser.set_defaults(func=RunCommand())
 
 
