@@ -184,6 +184,7 @@ def test_attack_command_flags_set_active_threat_model(tiny_bert_dir, synonym_tab
         ("rift-pwws", {}),
         ("rift-textfooler", {"encoder": "minilm"}),
         ("rift-genetic", {"lm": "none", "pop_size": 6, "max_iters": 3}),
+        ("rift-genetic", {"lm": "none", "pop_size": 6, "max_iters": 3, "selection": "textattack"}),
         ("rift-ascc", {}),
     ],
 )
@@ -202,13 +203,15 @@ def test_recipe_through_attacker_makes_only_allowed_swaps(recipe, options, wrapp
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", ["rift-ascc", "rift-genetic"])
+@pytest.mark.parametrize("recipe", ["rift-ascc", "rift-genetic", "rift-genetic:textattack"])
 def test_word_ratio_cap_is_kept(recipe, wrapper, synonym_table, dataset):
     from textattack_rift.attack_recipes import build_attack
     from textattack_rift.threat import ThreatModel
 
     capped = ThreatModel(str(synonym_table), max_word_ratio=0.1)
-    options = {"lm": "none", "pop_size": 6, "max_iters": 3} if recipe == "rift-genetic" else {"steps": 5}
+    options = {"lm": "none", "pop_size": 6, "max_iters": 3} if recipe.startswith("rift-genetic") else {"steps": 5}
+    if recipe.endswith(":textattack"):
+        recipe, options["selection"] = "rift-genetic", "textattack"
     results = _attack_all(build_attack(recipe, wrapper, capped, **options), dataset, n=3)
     _assert_swaps_allowed(results, capped, max_changed=lambda n: max(int(0.1 * n), 1))
 
@@ -448,3 +451,19 @@ def test_bench_wrappers_agree_and_count(tiny_bert_dir, synonym_table):
     assert row["ours"]["model_rows"] == row["stock"]["model_rows"] > 0
     assert 0 < row["ours"]["model_share"] <= 1 and row["speedup"] > 0
     assert "rift-pwws" in format_result(result)
+
+
+def test_bench_compares_the_paper_genetic_search_with_its_reference(tiny_bert_dir, synonym_table):
+    from textattack_rift.bench.attack import bench_attack, format_result
+
+    result = bench_attack(model=str(tiny_bert_dir), num_examples=2, recipes="rift-genetic", synonyms=str(synonym_table),
+                          pop_size=6, max_iters=3, lm="none", genetic_against="reference")
+    row = result["recipes"]["rift-genetic"]
+    assert row["against"] == "reference" and "stock" not in row
+    assert row["identical"], row
+    assert row["ours"]["queries"] == row["reference"]["queries"] > 0
+    assert row["ours"]["model_rows"] == row["reference"]["model_rows"] > 0
+    assert row["ours"]["rift_options"]["selection"] == "paper"
+    assert "rift-genetic" in format_result(result)
+    with pytest.raises(RiftUserError, match="--selection paper"):
+        bench_attack(model=str(tiny_bert_dir), recipes="rift-genetic", selection="textattack", genetic_against="reference")

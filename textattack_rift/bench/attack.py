@@ -14,6 +14,11 @@ every query to the tokenizer's maximum, 512 for MiniLM), around the same model o
 - for rift-genetic, the language-model filter's share of our run's wall time; for rift-textfooler, the
   sentence encoder's (MiniLM) share.
 
+``--selection`` picks rift-genetic's search (``paper``, the default, or ``textattack``); with
+``--genetic-against reference`` rift-genetic's second run is not the stock wrapper but the paper
+search's straightforward TextAttack-object implementation (``fast=False``) through our wrapper, so
+the ratio is the word-list search's speed-up and ``identical`` compares the two implementations.
+
 The sentences are the first ``num_examples`` test sentences the model classifies correctly (a
 misclassified one is skipped at no cost and would only dilute both timings). Each recipe first attacks
 one further sentence untimed, so one-off loads (synonym set, WordNet, encoders, the LM, candidate ids)
@@ -155,13 +160,15 @@ class RecipeRun:
     """One recipe built against one wrapper; ``attack`` accumulates the time of each part, as deltas of
     the counters, so several runs can be interleaved example by example."""
 
-    def __init__(self, recipe: str, wrapper, options: dict, threat_model):
+    def __init__(self, recipe: str, wrapper, options: dict, threat_model, fast: bool = True):
         from textattack_rift.attack_recipes import build_attack
 
         self.wrapper = wrapper
         self.attack_object = build_attack(
             recipe, wrapper, threat_model=threat_model if recipe.startswith("rift-") else None, **options
         )
+        if not fast:  # the paper genetic search's TextAttack-object implementation
+            self.attack_object.search_method.fast = False
         self.lm, self.encoder = _lm_filter(self.attack_object), _encoder(self.attack_object)
         self.totals = dict.fromkeys(("seconds", "wrapper_seconds", "adversary_seconds", "lm_seconds", "encoder_seconds",
                                      "wrapper_calls", "model_rows", "lm_windows"), 0.0)
@@ -221,8 +228,12 @@ class RecipeRun:
 
 def run_recipe(recipe: str, wrappers: dict, examples, warmup, seed: int, options: dict, threat_model) -> dict:
     """Attack ``examples`` with ``recipe`` through each wrapper (name -> wrapper), alternating wrappers
-    example by example so that a change in machine load hits all alike; the warm-up example is untimed."""
-    runs = {name: RecipeRun(recipe, wrapper, options, threat_model) for name, wrapper in wrappers.items()}
+    example by example so that a change in machine load hits all alike; the warm-up example is untimed.
+    The run named ``reference`` uses the paper genetic search's reference implementation."""
+    runs = {
+        name: RecipeRun(recipe, wrapper, options, threat_model, fast=name != "reference")
+        for name, wrapper in wrappers.items()
+    }
     for run in runs.values():
         run.attack(*warmup, seed=seed, record=False)
     for index, (text, label) in enumerate(examples):
@@ -240,6 +251,8 @@ def bench_attack(
     max_iters: int = 5,
     lm: str = "smollm2",
     stock: bool = True,
+    selection: str = "paper",
+    genetic_against: str = "stock",
     seed: int = 0,
     finetune_steps: int = 100,
     device: str = "cpu",
@@ -255,6 +268,10 @@ def bench_attack(
     unknown = [r for r in recipes if r.startswith("rift-") and r not in RECIPES]
     if unknown:
         raise RiftUserError(f"unknown recipe(s) {', '.join(unknown)}; rift- recipes: {', '.join(sorted(RECIPES))}")
+    if genetic_against not in ("stock", "reference"):
+        raise RiftUserError(f"--genetic-against must be stock or reference, got {genetic_against!r}")
+    if genetic_against == "reference" and selection != "paper":
+        raise RiftUserError("--genetic-against reference compares the paper search's two implementations: use --selection paper")
     path = bench_model_dir(finetune_steps, seed) if model == "minilm" else Path(resolve_model_name(model))
     net = transformers.AutoModelForSequenceClassification.from_pretrained(str(path)).to(device).eval()
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(path), use_fast=True)
@@ -272,14 +289,20 @@ def bench_attack(
         "recipes": {},
     }
     for recipe in recipes:
-        options = {"pop_size": pop_size, "max_iters": max_iters, "lm": lm} if recipe == "rift-genetic" else {}
-        wrappers = {"ours": ours, "stock": stock_wrapper} if stock else {"ours": ours}
+        genetic = recipe == "rift-genetic"
+        options = {"pop_size": pop_size, "max_iters": max_iters, "lm": lm, "selection": selection} if genetic else {}
+        second = "reference" if genetic and genetic_against == "reference" else "stock"
+        if second == "reference":  # the same wrapper twice: each run counts its own deltas
+            wrappers = {"ours": ours, "reference": ours}
+        else:
+            wrappers = {"ours": ours, "stock": stock_wrapper} if stock else {"ours": ours}
         row = run_recipe(recipe, wrappers, examples, warmup, seed, options, threat_model)
-        if stock:
-            same = [a == b for a, b in zip(row["ours"]["outcomes"], row["stock"]["outcomes"])]
+        if second in row:
+            same = [a == b for a, b in zip(row["ours"]["outcomes"], row[second]["outcomes"])]
             row["identical"] = all(same)
             row["differing_examples"] = [i for i, s in enumerate(same) if not s]
-            row["speedup"] = row["stock"]["seconds"] / row["ours"]["seconds"] if row["ours"]["seconds"] else None
+            row["speedup"] = row[second]["seconds"] / row["ours"]["seconds"] if row["ours"]["seconds"] else None
+            row["against"] = second
         result["recipes"][recipe] = row
     return result
 
@@ -295,7 +318,7 @@ def format_result(result: dict) -> str:
         f"{'rows':>6} {'victim':>7} {'LM/enc':>7} {'framework':>9}",
     ]
     for recipe, row in result["recipes"].items():
-        ours, stock = row["ours"], row.get("stock")
+        ours, stock = row["ours"], row.get(row.get("against", "stock"))  # stock wrapper, or the reference search
         stock_rate = f"{stock['examples_per_second']:.3f}" if stock else "-"
         ratio = f"{row['speedup']:.1f}x" if stock else "-"
         same = ("yes" if row["identical"] else "NO") if stock else "-"
@@ -320,6 +343,11 @@ def add_arguments(parser) -> None:
     group.add_argument("--max-iters", type=int, default=5, help="attack: rift-genetic iterations (recipe default 40)")
     group.add_argument("--lm", default="smollm2", help="attack: rift-genetic's LM filter (smollm2, a directory, none)")
     group.add_argument("--no-stock", action="store_true", help="attack: only our wrapper (no ratios)")
+    group.add_argument("--selection", default="paper", choices=("paper", "textattack"),
+                       help="attack: rift-genetic's search (the paper's, or TextAttack's AlzantotGeneticAlgorithm)")
+    group.add_argument("--genetic-against", default="stock", choices=("stock", "reference"),
+                       help="attack: rift-genetic's second run: the stock wrapper, or (with --selection paper) the "
+                            "paper search's TextAttack-object implementation through our wrapper")
 
 
 def run_from_args(args) -> int:
@@ -335,6 +363,8 @@ def run_from_args(args) -> int:
         max_iters=args.max_iters,
         lm=args.lm,
         stock=not args.no_stock,
+        selection=args.selection,
+        genetic_against=args.genetic_against,
         seed=getattr(args, "seed", 0) or 0,
         finetune_steps=getattr(args, "finetune_steps", None) or 100,
         device=getattr(args, "device", None) or "cpu",
