@@ -194,3 +194,15 @@ def test_a_cache_directory_that_cannot_be_written(lm_dir, threat_model, tmp_path
     lines = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert kept == _decide(lm_dir, threat_model, "off")[1]
+
+
+def test_bench_attack_times_the_lm_not_the_cache(lm_dir, threat_model, tiny_bert_dir, tmp_path, monkeypatch):
+    from textattack_rift.bench.attack import RecipeRun
+    from textattack_rift.models.loading import load_model
+
+    monkeypatch.setenv(lm_cache.CACHE_ENV, str(tmp_path / "scores"))
+    run = RecipeRun("rift-genetic", load_model(str(tiny_bert_dir)), {"lm": str(lm_dir), "pop_size": 4, "max_iters": 2},
+                    threat_model)
+    assert run.lm is not None and run.lm.persistent_cache() is None
+    run.lm.set_cache(tmp_path / "chosen")
+    assert run.lm.persistent_cache().root == tmp_path / "chosen"

@@ -293,6 +293,13 @@ class WindowLanguageModelFilter(LanguageModelConstraint):
         """The LM's identity (``lm_identity``), for the evaluation's record of resolved settings."""
         return lm_identity(self.lm)
 
+    def set_cache(self, cache) -> None:
+        """Use another persistent cache from now on: a directory, ``False``/``"off"`` (none), or None
+        (``$TEXTATTACK_RIFT_LM_CACHE``, else the default); a chosen directory is checked at once.
+        Benchmarks switch it off to time the LM itself."""
+        lm_cache.check_location(cache)
+        self.cache_setting, self._cache, self._cache_opened = cache, None, False
+
     def persistent_cache(self):
         """The ``lm_cache.WindowScoreCache`` in use, or None (switched off, or not writable)."""
         if not self._cache_opened:

@@ -170,6 +170,8 @@ class RecipeRun:
         if not fast:  # the paper genetic search's TextAttack-object implementation
             self.attack_object.search_method.fast = False
         self.lm, self.encoder = _lm_filter(self.attack_object), _encoder(self.attack_object)
+        if self.lm is not None:  # time the LM itself, not the persistent score cache (lm_cache)
+            self.lm.set_cache(False)
         self.totals = dict.fromkeys(("seconds", "wrapper_seconds", "adversary_seconds", "lm_seconds", "encoder_seconds",
                                      "wrapper_calls", "model_rows", "lm_windows"), 0.0)
         self.outcomes: list[dict] = []
