@@ -15,7 +15,12 @@ model and its attacks once (``worker.init_worker``), is handed every pending (at
 gives the next one to whichever worker is free. Workers send their records back; this process alone
 appends them to the run's file, so a record is written once. A worker that dies (killed, out of
 memory) breaks the executor: the records already returned are kept, a new pool takes the pairs left,
-and the run stops with an error only when two pools in a row die before finishing a pair.
+and the run stops with an error only when two pools in a row die before finishing a pair. Several
+workers may share one GPU (each holds its own copy of the model). The workers are spawned, so a
+script that calls ``evaluate(parallel=N)`` needs the usual ``if __name__ == "__main__":`` guard.
+
+``shard``: see ``shards`` (a fixed, disjoint share of the subset per machine; merging is a run
+without ``shard``).
 """
 
 from __future__ import annotations

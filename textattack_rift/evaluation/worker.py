@@ -56,6 +56,13 @@ class AttackSet:
         """Drop every attack and the model (the settings stay), e.g. before pool workers load theirs."""
         self._built.clear()
         self.model_wrapper = None
+        import gc
+
+        import torch
+
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # this process keeps no GPU memory the workers could use
 
 
 def load_attack_set(model_path: str, threat_model, options: Mapping[str, Mapping], device=None) -> AttackSet:
