@@ -157,9 +157,10 @@ def _run_both(model, tokenizer, threat_model, examples, **options):
     reference.search_method.fast = False
     assert fast.search_method.fast is True
     outcomes = {"fast": [], "reference": []}
-    for example, label in examples:
-        outcomes["fast"].append(_outcome(fast.attack(example, label)))
-        outcomes["reference"].append(_outcome(reference.attack(example, label)))
+    for index, (example, label) in enumerate(examples):
+        for name, attack in (("fast", fast), ("reference", reference)):
+            np.random.seed(100 + index)  # the seed=None default draws the example's seed from here
+            outcomes[name].append(_outcome(attack.attack(example, label)))
     return outcomes, fast_wrapper.batches, reference_wrapper.batches
 
 
@@ -283,18 +284,24 @@ def test_identical_on_pairs_with_three_classes(tiny_nli, threat_model):
         assert outcome[1].startswith(pair["premise"] + "\n")  # the premise never changes
 
 
-def test_same_seed_same_attack_other_seed_other_search(tiny, threat_model):
+def test_seeds(tiny, threat_model):
+    """``seed=N``: an example's attack depends on N and its text only; unset: on NumPy's global generator
+    (which evaluate seeds per (attack, example))."""
     from textattack_rift.models.wrapper import PaddedHuggingFaceModelWrapper
 
     examples = _examples(PaddedHuggingFaceModelWrapper(*tiny), SENTENCES[:4])
 
-    def attack_all(examples, **options):
+    def attack_all(examples, global_seed=0, **options):
         attack, _ = _build(*tiny, threat_model, lm="none", pop_size=6, max_iters=3, **options)
+        np.random.seed(global_seed)
         return [_outcome(attack.attack(text, label)) for text, label in examples]
 
-    first = attack_all(examples)
-    assert attack_all(examples[::-1]) == first[::-1]  # an example's attack does not depend on the others
+    first = attack_all(examples, seed=0)
+    assert attack_all(examples[::-1], global_seed=1, seed=0) == first[::-1]
     assert [o[2] for o in attack_all(examples, seed=1)] != [o[2] for o in first]
+    unset = attack_all(examples, global_seed=5)
+    assert attack_all(examples, global_seed=5) == unset
+    assert [o[2] for o in attack_all(examples, global_seed=6)] != [o[2] for o in unset]
 
 
 # -- the recipe ---------------------------------------------------------------------------------------

@@ -29,10 +29,12 @@ Where ``selection=paper`` still differs from the authors' script:
   Jia et al.'s precomputed scores (``attack/lm_scores/*.txt``) and keep a swap at ``>= -5.0``.
 - Order of choices: the original word first, then TextAttack's order (sorted by the resulting text);
   the authors' order is their score file's. It decides ties between equally good choices only.
-- Random numbers: one NumPy generator per example, seeded from ``seed`` and the example's text, drives
-  the positions, crossover and parent draws; the authors reseed Python's ``random`` with the same seed
-  for every example (positions, crossover) and draw parents from NumPy's unseeded global generator. The
-  crossover draws only at positions that have choices (the others are the original word in every member).
+- Random numbers: one NumPy generator per example drives the positions, crossover and parent draws,
+  seeded from the option ``seed`` and the example's text, or (``seed`` unset, the default) from one draw
+  of NumPy's global generator, which ``evaluate`` seeds per (attack, example) from its attack seed; the
+  authors reseed Python's ``random`` with the same seed for every example (positions, crossover) and
+  draw parents from NumPy's unseeded global generator. The crossover draws only at positions that have
+  choices (the others are the original word in every member).
 - Stopping: the search stops as soon as a mutation's chosen text succeeds; the authors finish the
   generation and look at the next one's start, and never look at the last generation they build (40
   generations checked of 41 populations), so a success found only in the last generation counts here
@@ -76,8 +78,10 @@ def one_of(name: str, allowed) -> callable:
     return parse
 
 
-def non_negative_int(name: str) -> callable:
+def optional_non_negative_int(name: str) -> callable:
     def parse(value):
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
         try:
             number = int(value)
         except (TypeError, ValueError):
@@ -111,7 +115,8 @@ class SwapRateCap(Constraint):
 
 class RiftGenetic(RiftRecipe):
     """Genetic attack with an optional language-model filter (``lm="none"`` switches it off); ``selection``
-    picks the paper's search or TextAttack's; ``seed`` seeds the paper's search per example."""
+    picks the paper's search or TextAttack's; ``seed`` (an integer >= 0) seeds the paper's search per
+    example together with the text (unset: from NumPy's global generator, as TextAttack's searches)."""
 
     name = "rift-genetic"
     OPTIONS = {
@@ -121,7 +126,7 @@ class RiftGenetic(RiftRecipe):
         "lm_max_drop": (MAX_LOG_PROB_DIFF, positive_float("lm_max_drop")),
         "lm_window": (WINDOW_RADIUS, positive_int("lm_window")),
         "selection": ("paper", one_of("selection", SELECTIONS)),
-        "seed": (0, non_negative_int("seed")),
+        "seed": (None, optional_non_negative_int("seed")),
     }
 
     @classmethod

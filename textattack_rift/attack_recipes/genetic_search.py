@@ -27,8 +27,10 @@ Queries: every text a mutation evaluates counts as one query (the authors send e
 repeat included; TextAttack's own genetic search counts the same way. Repeats are looked up, not
 re-run through the model.
 
-Two implementations of the same decisions, seeded identically (a NumPy generator per example, from
-``seed`` and the original text, so an example's attack does not depend on which examples ran before):
+Two implementations of the same decisions, seeded identically (a NumPy generator per example: from
+``seed`` and the original text, so that an example's attack does not depend on which examples ran
+before, or with ``seed=None`` from one draw of NumPy's global generator, which ``evaluate`` seeds per
+(attack, example) and TextAttack's ``--random-seed`` once):
 
 - ``fast=True`` (default) keeps members as arrays of choice indices, looks every evaluated text up in
   a per-example table, and builds an ``AttackedText`` only for a text the model has not scored yet,
@@ -116,7 +118,12 @@ def first_min(values) -> int:
     return best
 
 
-def example_rng(seed: int, original: AttackedText) -> np.random.Generator:
+def example_rng(seed: int | None, original: AttackedText) -> np.random.Generator:
+    """The example's generator: from ``seed`` and the text (the same attack whatever ran before), or,
+    with no seed, from one draw of NumPy's global generator (which TextAttack's ``--random-seed`` and
+    ``evaluate``'s per-(attack, example) seeding set, as for TextAttack's own searches)."""
+    if seed is None:
+        return np.random.default_rng(int(np.random.randint(0, 2**63 - 1, dtype=np.int64)))
     digest = hashlib.sha256(f"{int(seed)}\n{original.text}".encode("utf-8")).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
@@ -232,16 +239,16 @@ class PaperGeneticSearch(SearchMethod):
         pop_size: population size (the paper: 60).
         max_iters: generations after the initial population (the paper: 40).
         max_swaps_ratio: the threat model's ``max_word_ratio`` (None: no cap, as in the paper).
-        seed: seeds each example's generator together with its text.
+        seed: seeds each example's generator together with its text (None: from NumPy's global generator).
         fast: the word-list implementation (True) or the TextAttack-object one (False); same results.
     """
 
     def __init__(self, pop_size: int = 60, max_iters: int = 40, max_swaps_ratio: float | None = None,
-                 seed: int = 0, fast: bool = True):
+                 seed: int | None = None, fast: bool = True):
         self.pop_size = int(pop_size)
         self.max_iters = int(max_iters)
         self.max_swaps_ratio = max_swaps_ratio
-        self.seed = int(seed)
+        self.seed = None if seed is None else int(seed)
         self.fast = bool(fast)
 
     # -- shared parts -------------------------------------------------------------------------------
