@@ -76,3 +76,18 @@ def _no_persistent_lm_scores(monkeypatch):
     """The LM filter's persistent score cache off in every test (tests that count LM work must not
     read another test's or another session's scores); tests of the cache set their own directory."""
     monkeypatch.setenv("TEXTATTACK_RIFT_LM_CACHE", "off")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_model_registry(tmp_path_factory):
+    """Models trained by tests (train_model and `textattack-rift run` register by default) go to a
+    registry of the test session, never the user's; subprocesses inherit it."""
+    from textattack_rift.models.registry_store import REGISTRY_ENV
+
+    before = os.environ.get(REGISTRY_ENV)
+    os.environ[REGISTRY_ENV] = str(tmp_path_factory.mktemp("registry") / "models.json")
+    yield
+    if before is None:
+        os.environ.pop(REGISTRY_ENV, None)
+    else:
+        os.environ[REGISTRY_ENV] = before

@@ -111,6 +111,10 @@ def default_variants(adv_steps: int = 10, short_steps: int = 2, short_lr: float 
             f"short{short_steps}-lr{short_lr:g}", "rift", f"{short_steps} fresh steps at Adam lr {short_lr:g}",
             RiftArgs(adv_steps=short_steps, adv_lr=short_lr),
         ),
+        Variant(
+            f"short{short_steps}-lr1", "rift", f"{short_steps} fresh steps at Adam lr 1",
+            RiftArgs(adv_steps=short_steps, adv_lr=1.0),
+        ),
     ]
 
 

@@ -42,8 +42,11 @@ def check_textattack() -> Check:
 
 
 def check_stopwords() -> Check:
+    from textattack_rift.resources import nltk_stopwords
+
     path = nltk_data.stopwords_path()
-    return Check("NLTK stop words", path.is_file(), str(path), True, "textattack-rift prepare")
+    # core: `import textattack` needs NLTK's English list offline (a module-level StopwordModification)
+    return Check("NLTK stop words", path.is_file(), str(path), True, f"{nltk_stopwords.PIP}; textattack-rift prepare")
 
 
 def check_wordnet() -> Check:

@@ -37,14 +37,16 @@ def train_model(
     num_warmup_steps: int | float = 0.1,
     attack: str = "rift-pwws",
     resume: bool = True,
-    register_name: str | bool | None = False,
+    register_name: str | bool | None = None,
     eval_interval_steps: int | None = None,
     lr_schedule: str = "linear",
 ) -> Path:
     """Train ``method`` and return the ``best_model`` directory; a finished run returns at once.
 
     ``rift_args`` overrides the method's preset (a RiftArgs or a dict of its fields). With ``resume``
-    an interrupted run in ``output_dir`` continues from its last checkpoint.
+    an interrupted run in ``output_dir`` continues from its last checkpoint. ``register_name``: the
+    model's name in the local registry (None: ``<method>-<base>-<dataset>``; False: not registered); a
+    finished run found in ``output_dir`` is registered too when it is not yet.
     """
     import textattack
 
@@ -60,6 +62,8 @@ def train_model(
     out = Path(output_dir)
     summary = out / SUMMARY_FILE
     if summary.is_file() and json.loads(summary.read_text(encoding="utf-8")).get("finished"):
+        if register_name is not False and method != "textattack-at":
+            _register_if_new(out / "best_model", register_name, dataset)
         return out / "best_model"
     threat_model = threat_model or ThreatModel("wordnet")
     train_data = load_textattack_dataset(dataset, split=train_split)
@@ -100,6 +104,14 @@ def train_model(
         run_description={"dataset": dataset, "train_split": train_split, "eval_split": eval_split},
     )
     return trainer.train()
+
+
+def _register_if_new(best: Path, name, dataset: str) -> None:
+    from textattack_rift.models.registry import register_model
+    from textattack_rift.models.registry_store import names_for_directory
+
+    if not names_for_directory(best):
+        register_model(best, name=name if isinstance(name, str) else None, dataset=dataset)
 
 
 def _train_textattack_at(wrapper, train_data, eval_data, training_args, attack_name, threat_model, out, model):

@@ -527,7 +527,7 @@ class RiftTrainer(textattack.Trainer):
         from textattack_rift.models.registry import register_model
 
         name = self.register_name if isinstance(self.register_name, str) else None
-        names = register_model(best, name=name, dataset=self.run_description.get("dataset"))
+        names = register_model(best, name=name, dataset=self.run_description.get("dataset"), method=summary["method"])
         logger.info(f"Registered the best model as {', '.join(names)}.")
 
 
