@@ -152,8 +152,8 @@ class WindowScoreCache:
         if entries is None:
             self.corrupt_seen += 1
             logger.warning(
-                f"LM score cache: {path} is corrupt (its bytes do not match its checksum, or it holds another text's scores); ignored, "
-                "removed, and its scores computed again"
+                f"LM score cache: {path} is corrupt (its bytes do not match its checksum, or it holds another "
+                "text's scores); ignored, removed, and its scores computed again"
             )
             try:
                 path.unlink()
