@@ -46,7 +46,7 @@ def build_attack(name: str, model_wrapper, threat_model=None, **options):
     """Build the recipe ``name`` against ``model_wrapper``.
 
     ``threat_model`` None means the active one (``context.active_threat_model()``). Options of the
-    ``rift-`` recipes: ``query_budget`` (all), ``lm``/``pop_size``/``max_iters`` (rift-genetic),
+    ``rift-`` recipes: ``query_budget`` (all), ``lm``/``pop_size``/``max_iters``/``selection``/``seed`` (rift-genetic),
     ``encoder``/``similarity`` (rift-textfooler), ``max_candidates``/``steps``/``lr``/``entropy_weight``/``seed``
     (rift-ascc). A stock recipe
     takes only ``query_budget``.
