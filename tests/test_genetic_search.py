@@ -223,6 +223,33 @@ def test_a_mutation_can_revert_a_swapped_word(tiny, threat_model):
     assert reverted >= 2
 
 
+# -- texts built without TextAttack's word splitting ---------------------------------------------------
+@pytest.mark.parametrize(
+    "text_input",
+    [
+        "Well -- it's a 'strange', half-baked film... (really)!",
+        OrderedDict([("premise", "A man sleeps."), ("hypothesis", "I think he is awake, or isn't he?")]),
+    ],
+)
+def test_pasted_texts_equal_textattacks_own(text_input):
+    from textattack.shared import AttackedText
+
+    from textattack_rift.attack_recipes.genetic_search import TextLayout, columns_of, joined_input, lazy_attacked_text
+
+    original = AttackedText(text_input)
+    layout = TextLayout(original)
+    assert layout.joined(layout.words) == joined_input(original)
+    swapped = [w.upper() + "x" if i % 2 else w for i, w in enumerate(original.words)]
+    built = original.generate_new_attacked_text(swapped)
+    assert layout.joined(swapped) == joined_input(built)
+    for i in range(len(original.words)):
+        one = original.replace_word_at_index(i, "zz")
+        assert layout.word_in(joined_input(one), i) == "zz"
+    lazy = lazy_attacked_text(columns_of(layout, layout.joined(swapped)), dict(built.attack_attrs))
+    assert lazy == built and hash(lazy) == hash(built) and lazy.tokenizer_input == built.tokenizer_input
+    assert lazy._words is None and lazy.words == built.words  # split only when asked
+
+
 # -- the same results from both implementations --------------------------------------------------------
 def _examples(wrapper, texts):
     return list(zip(texts, _predicted(wrapper, texts)))

@@ -45,6 +45,7 @@ results (perturbed text, outcome, queries) are identical; tests check this, ``be
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections import OrderedDict
@@ -194,19 +195,15 @@ def columns_of(layout: TextLayout, joined: str) -> OrderedDict:
 _FIELDS = ("_text_input", "_words", "_words_per_input", "_pos_tags", "_ner_tags", "attack_attrs")
 
 
+@functools.lru_cache(maxsize=1)
 def _fields_match() -> bool:
     return set(vars(AttackedText("probe"))) == set(_FIELDS)
-
-
-_LAZY_OK: list[bool] = []
 
 
 def lazy_attacked_text(columns: OrderedDict, attack_attrs: dict) -> AttackedText:
     """An ``AttackedText`` equal to ``AttackedText(columns, attack_attrs)`` (which must hold
     ``original_index_map`` and ``modified_indices``), without splitting its words up front."""
-    if not _LAZY_OK:
-        _LAZY_OK.append(_fields_match())
-    if not _LAZY_OK[0]:  # another TextAttack: its own constructor
+    if not _fields_match():  # another TextAttack: its own constructor
         return AttackedText(columns, attack_attrs=attack_attrs)
     text = AttackedText.__new__(AttackedText)
     text._text_input = columns
