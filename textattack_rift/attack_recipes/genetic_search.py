@@ -297,7 +297,7 @@ class PaperGeneticSearch(SearchMethod):
 
 
 class _Run:
-    """The search loop, shared text by text by both implementations; subclasses hold members their way.
+    """The search loop, one for both implementations; the subclasses hold members their own way.
 
     A member is whatever ``mutate`` returns; ``objective_of_member``, ``succeeded`` and ``result_of``
     read it; ``crossover`` makes a child from two members.
