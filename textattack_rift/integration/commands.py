@@ -141,7 +141,7 @@ class BenchCommand(TextAttackCommand):
             "attack: each recipe through our batch-longest wrapper against TextAttack's stock wrapper",
         )
         parser.add_argument("--runs", type=int, default=None, help="repetitions (startup 20, train-step 3)")
-        step = parser.add_argument_group("train-step (real rotten_tomatoes batch; see README 'Training-step benchmark')")
+        step = parser.add_argument_group("train-step (real rotten_tomatoes batch; see docs/benchmarks.md)")
         step.add_argument("--model", metavar="DIR", default="minilm",
                           help="classifier to time, and for the strength figures as is ('minilm': the packaged "
                           "MiniLM, fine-tuned here first for --finetune-steps)")

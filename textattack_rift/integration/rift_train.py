@@ -59,7 +59,7 @@ def add_arguments(group) -> None:
         "--rift-lr-schedule", choices=LR_SCHEDULES, default="linear",
         help="linear: warm up, then decay to 0 (TextAttack's); constant: warm up, then stay (the released script's)",
     )
-    group.add_argument("--rift-name", default=None, help="name in the local model registry (default rift-<arch>-<dataset>)")
+    group.add_argument("--rift-name", default=None, help="name in the local model registry (default <method>-<base>-<dataset>)")
     group.add_argument("--rift-no-register", action="store_true", help="do not add the trained model to the registry")
     group.add_argument("--resume", default=None, metavar="DIR", help="continue the --rift run in DIR from its last checkpoint")
     add_threat_model_arguments(group)

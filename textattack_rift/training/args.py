@@ -51,10 +51,10 @@ class RiftArgs:
             logit by about adv_lr per step, so fewer steps with a larger rate (e.g. 3 steps at 3.0) is a
             cheaper adversary too (see ``textattack_rift.bench.synthetic.adversary_strength``).
         adv_entropy_weight: alpha, the sparsity weight (15, the script's). The adversary maximises
-            KL - alpha * H(w) / 38400 per example, H(w) the entropies (nats) of the example's words summed,
-            both terms averaged over the batch: the released script's sum_b KL_b - alpha * sum H / (300*128)
-            divided by the batch size, so each word's entropy weighs alpha / 38400 (0.0004) against its
-            example's KL, as in the script (0.005-0.008 per 15-20-word sentence, about 0.06 for 150 words).
+            sum_b KL_b - alpha * sum_b H_b(w) / 38400, H_b(w) the entropies (nats) of example b's words
+            summed: the released script's objective term for term (its divisor is 300*128), so each word's
+            entropy weighs alpha / 38400 (0.0004) against its example's KL (0.005-0.008 per 15-20-word
+            sentence, about 0.06 for 150 words).
         adv_init: "random" (He-normal noise with the script's fan-in: std sqrt(2/(W*K)) for W word
             positions and K candidate slots of the batch) or "zeros" (uniform weights over each word's candidates).
         adv_warm_start: start each example's combination logits from its previous visit (the cheaper
