@@ -130,12 +130,14 @@ class RiftAttackCommand(AttackCommand):
         from textattack import Attacker, CommandLineAttackArgs, DatasetArgs, ModelArgs
 
         from textattack_rift.attack_recipes.stock import preflight
+        from textattack_rift.integration.model_argument import check_model_argument
 
         if getattr(args, "attack_recipe", None):
             preflight(args.attack_recipe)  # before the synonyms, the dataset and the model load: fail at once
         apply_rift_arguments(args)
         attack_args = CommandLineAttackArgs(**vars(args))
         dataset = DatasetArgs._create_dataset_from_args(attack_args)
+        check_model_argument(attack_args.model)  # a truncated weights file: one line, not a traceback
         model_wrapper = padded_wrapper(ModelArgs._create_model_from_args(attack_args))
         attack = CommandLineAttackArgs._create_attack_from_args(attack_args, model_wrapper)
         if attack_args.interactive:
