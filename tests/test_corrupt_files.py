@@ -187,3 +187,19 @@ def test_resume_from_a_damaged_run_is_one_line(finished_run, tiny_bert_dir, tmp_
     with pytest.raises(RiftUserError) as err:
         _resume(run, tiny_bert_dir)
     assert problem in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_a_truncated_recipe_or_synonym_table_is_one_line(tmp_path):
+    recipe = tmp_path / "cut.toml"
+    recipe.write_text('description = "cut"\n[data]\ndataset = "rotten_', encoding="utf-8")
+    result = _cli(_exe("textattack-rift"), "run", str(recipe), "--out", str(tmp_path / "out"))
+    _one_line_error(result, str(recipe))
+    assert not (tmp_path / "out").exists()
+    table = tmp_path / "synonyms.json"
+    table.write_text('{"good": ["fine", "decent"], "bad": ["po', encoding="utf-8")
+    result = _cli(_exe("textattack-rift"), "threat", "--synonyms", str(table))
+    _one_line_error(result, str(table), "not valid JSON")
+    table.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00garbage")
+    result = _cli(_exe("textattack-rift"), "threat", "--synonyms", str(table))
+    _one_line_error(result, str(table), "cannot be read as UTF-8 text")

@@ -133,3 +133,93 @@ def test_compared_methods_start_from_one_head(headless_encoder_dir, tmp_path):
         learning_rate=1e-3,
     )
     assert json.loads((other.parent / "train_summary.json").read_text())["initial_head_digest"] != digests["standard"]
+
+
+MINI_RUN = """
+description = "reproducibility miniature"
+
+[data]
+dataset = "rotten_tomatoes"
+train_split = "train[:64]"
+eval_split = "validation[:16]"
+
+[model]
+name = "{model}"
+max_length = 32
+
+[training]
+num_epochs = 2
+batch_size = 16
+learning_rate = 1e-3
+seed = 5
+
+[training.rift_args]
+adv_steps = 2
+
+[methods.standard]
+[methods.ascc]
+
+[evaluation]
+split = "test"
+num_examples = 8
+subset_seed = 1
+attack_seed = 1
+attacks = ["rift-ascc", "rift-pwws"]
+"""
+
+_CLOCK = ("seconds", "time", "sessions", "results", "date", "started", "finished_at", "wall")
+
+
+def _without_clocks(obj):
+    if isinstance(obj, dict):
+        return {k: _without_clocks(v) for k, v in obj.items() if not any(c in k for c in _CLOCK)}
+    if isinstance(obj, list):
+        return [_without_clocks(v) for v in obj]
+    return obj
+
+
+def _run_cli(recipe: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "textattack_rift", "run", str(recipe), "--out", str(out)],
+                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _kill_when(proc: subprocess.Popen, ready) -> None:
+    deadline = time.time() + 900
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.02)
+    assert proc.poll() is None, f"run ended before the kill: {proc.stderr.read().decode()[-2000:]}"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.mark.slow
+def test_run_killed_in_training_and_in_evaluation_reports_what_an_uninterrupted_run_does(headless_encoder_dir, tmp_path):
+    recipe = tmp_path / "mini.toml"
+    recipe.write_text(MINI_RUN.format(model=headless_encoder_dir), encoding="utf-8")
+    whole = tmp_path / "whole"
+    proc = _run_cli(recipe, whole)
+    assert proc.wait(timeout=1800) == 0, proc.stderr.read().decode()[-3000:]
+
+    broken = tmp_path / "broken"
+    proc = _run_cli(recipe, broken)  # killed while the second method trains
+    _kill_when(proc, lambda: (broken / "train" / "ascc" / "run_info.json").is_file())
+    assert not (broken / "train" / "ascc" / "train_summary.json").exists()
+    proc = _run_cli(recipe, broken)  # resumed, then killed while the first method is being attacked
+    results = broken / "eval" / "standard" / "results.jsonl"
+    _kill_when(proc, lambda: results.is_file() and results.read_text().count("\n") >= 2)
+    assert not (broken / "report.json").exists()
+    proc = _run_cli(recipe, broken)
+    assert proc.wait(timeout=1800) == 0, proc.stderr.read().decode()[-3000:]
+
+    first = json.loads((whole / "report.json").read_text())
+    second = json.loads((broken / "report.json").read_text())
+    assert _without_clocks(first["methods"]) == _without_clocks(second["methods"])
+    assert _without_clocks(first.get("paired_tests")) == _without_clocks(second.get("paired_tests"))
+    for method in ("standard", "ascc"):
+        _assert_identical(whole / "train" / method / "best_model", broken / "train" / method / "best_model")
+        heads = {json.loads((folder / "train" / method / "train_summary.json").read_text())["initial_head_digest"]
+                 for folder in (whole, broken)}
+        assert len(heads) == 1
+    digests = {json.loads((whole / "train" / m / "train_summary.json").read_text())["initial_head_digest"]
+               for m in ("standard", "ascc")}
+    assert len(digests) == 1  # both methods of the recipe started from one head
