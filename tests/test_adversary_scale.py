@@ -52,20 +52,10 @@ def script_adversary(model, input_ids, attention_mask, candidate_ids, candidate_
     logits = torch.empty(batch, length - 2, k, 1)
     torch.nn.init.kaiming_normal_(logits, generator=torch.Generator().manual_seed(seed))
     logits = logits.squeeze(-1).requires_grad_(True)
-    embedding = model.get_input_embeddings().weight.detach()
     model.eval()
-    with torch.no_grad():
-        log_p = torch.log_softmax(model(input_ids=input_ids, attention_mask=attention_mask).logits, -1)
     optimizer = torch.optim.Adam([logits], lr=lr, maximize=True)
     for _ in range(steps):
-        w = torch.softmax(logits.masked_fill(~mask, -1e9), -1) * mask
-        mixed = (w.unsqueeze(-1) * embedding[candidate_ids[:, 1:-1]]).sum(-2)
-        embeds = torch.cat([embedding[input_ids[:, :1]], mixed, embedding[input_ids[:, -1:]]], dim=1)
-        log_q = torch.log_softmax(model(inputs_embeds=embeds, attention_mask=attention_mask).logits, -1)
-        kl_sum = (log_p.exp() * (log_p - log_q)).sum()
-        log_w = torch.log_softmax(logits.masked_fill(~mask, -1e9), -1)
-        entropy_sum = -(log_w.exp() * log_w * mask).sum()
-        value = kl_sum - 15.0 * entropy_sum / (300 * 128)
+        value = _script_value(model, input_ids, attention_mask, candidate_ids, mask, logits)
         optimizer.zero_grad()
         value.backward()
         optimizer.step()

@@ -127,30 +127,7 @@ def test_rift_training_from_truncated_weights_is_one_line(model_copy, tmp_path):
 
 # -- a run folder whose checkpoint or arguments were damaged: resume refuses in one line ------------
 
-@pytest.fixture(scope="module")
-def finished_run(tiny_bert_dir, tmp_path_factory) -> Path:
-    import textattack
-
-    from textattack_rift.data import load_textattack_dataset
-    from textattack_rift.models.loading import load_model
-    from textattack_rift.training.args import RiftArgs
-    from textattack_rift.training.trainer import RiftTrainer
-
-    out = tmp_path_factory.mktemp("damaged") / "run"
-    trainer = RiftTrainer(
-        load_model(str(tiny_bert_dir)),
-        train_dataset=load_textattack_dataset("rotten_tomatoes", split="train[:16]"),
-        eval_dataset=load_textattack_dataset("rotten_tomatoes", split="validation[:8]"),
-        training_args=textattack.TrainingArgs(num_epochs=1, per_device_train_batch_size=8, output_dir=str(out),
-                                              num_warmup_steps=0, random_seed=3),
-        rift_args=RiftArgs(adv_steps=1, proj_hidden_dim=8, proj_dim=4),
-        register_name=False,
-    )
-    trainer.train()
-    return out
-
-
-def _resume(run: Path, tiny_bert_dir: Path) -> None:
+def _train_tiny(run: Path, tiny_bert_dir: Path, resume: bool = False) -> None:
     import textattack
 
     from textattack_rift.data import load_textattack_dataset
@@ -165,9 +142,20 @@ def _resume(run: Path, tiny_bert_dir: Path) -> None:
         training_args=textattack.TrainingArgs(num_epochs=1, per_device_train_batch_size=8, output_dir=str(run),
                                               num_warmup_steps=0, random_seed=3),
         rift_args=RiftArgs(adv_steps=1, proj_hidden_dim=8, proj_dim=4),
-        resume=True,
+        resume=resume,
         register_name=False,
     ).train()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_bert_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("damaged") / "run"
+    _train_tiny(out, tiny_bert_dir)
+    return out
+
+
+def _resume(run: Path, tiny_bert_dir: Path) -> None:
+    _train_tiny(run, tiny_bert_dir, resume=True)
 
 
 @pytest.mark.slow
