@@ -166,7 +166,7 @@ def test_l2_to_pretrained_is_the_norm_with_a_finite_gradient_at_the_start():
     with torch.no_grad():
         encoder.weight += 1.0
     expected = math.sqrt(6.0)
-    assert float(l2_to_pretrained(encoder, pretrained)) == pytest.approx(expected, rel=1e-6)
+    assert float(l2_to_pretrained(encoder, pretrained).detach()) == pytest.approx(expected, rel=1e-6)
 
 
 # -- warm-up on the --rift path -----------------------------------------------------------------------
