@@ -108,26 +108,6 @@ def tiny_nli(minilm_dir):
     return model, tokenizer
 
 
-@pytest.fixture(scope="module")
-def tiny_lm_dir(tmp_path_factory, minilm_dir):
-    """A randomly initialised 2-layer Llama causal LM with MiniLM's tokenizer (for the LM filter)."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(str(minilm_dir))
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, pad_token_id=tokenizer.pad_token_id,
-        initializer_range=0.5,
-    )
-    out = tmp_path_factory.mktemp("tiny-lm")
-    LlamaForCausalLM(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def _predicted(wrapper, inputs) -> list[int]:
     return wrapper(inputs).argmax(-1).tolist()
 
