@@ -8,6 +8,14 @@ flipped; ``failed``: it held; ``skipped``: the clean prediction was already wron
 in effect, e.g. whether the genetic attack's language-model filter was on), ``settings`` (everything the
 attack ran with, see ``settings.attack_settings``; compared on resume) and ``finished_at``.
 
+Words changed: ``words_changed`` counts the words of the original text that differ in the perturbed
+one (0 when skipped); ``num_words`` counts the words the attack may change, those of its perturbable
+columns (``perturbable_word_count``): for a premise/hypothesis pair under the default rule only the
+hypothesis, so a swap of one hypothesis word in a 10-word premise and a 5-word hypothesis is 1 of 5,
+not 1 of 15; for a single text every word. ``words_changed_share`` is their ratio (what the summary's
+"words changed" averages over successful attacks). Records written before this rule counted every
+column's words (a difference for pair datasets only); a resumed folder keeps them as they were.
+
 One process appends to one file: an unsharded run to ``results.jsonl`` (its pool workers hand their
 records to it), a shard to ``results.shard-K-of-N.jsonl`` (``shards``). A killed run leaves at most a
 torn last line. On resume every readable line is kept; a torn or corrupt line is dropped with a
@@ -43,9 +51,11 @@ def record_from_result(
     threat_fingerprint: str | None,
     options: dict | None = None,
     settings: dict | None = None,
+    num_words: int | None = None,
 ) -> dict:
     """A JSON-ready record from a TextAttack ``AttackResult`` (``options``: the recipe's options in
-    effect; ``settings``: the attack's resolved settings)."""
+    effect; ``settings``: the attack's resolved settings; ``num_words``: the words the attack may change,
+    see ``perturbable_word_count``; None counts every word of the text)."""
     from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
 
     if isinstance(result, SkippedAttackResult):
@@ -56,7 +66,7 @@ def record_from_result(
         status = "failed"
     original = result.original_result.attacked_text
     perturbed = result.perturbed_result.attacked_text
-    num_words = len(original.words)
+    num_words = len(original.words) if num_words is None else int(num_words)
     changed = 0 if status == "skipped" else len(original.all_words_diff(perturbed))
     return {
         "attack": attack_name,
@@ -78,6 +88,29 @@ def record_from_result(
         "settings": json.loads(json.dumps(settings or {}, default=str)),
         "finished_at": _now(),
     }
+
+
+def perturbable_word_count(attack, text) -> int:
+    """How many words of ``text`` (an ``AttackedText``) lie in the columns ``attack`` may perturb.
+
+    The columns are those the attack's own column constraints leave open: ours
+    (``PerturbableColumnsModification``, the threat model's rule from ``threat.columns``) and TextAttack's
+    ``InputColumnModification`` (the stock recipes' "not the premise"). An attack with neither may change
+    every column. Only the column constraints count: a stop word or a word already swapped is still a
+    word of the text the attack works on.
+    """
+    from textattack.constraints.pre_transformation import InputColumnModification
+
+    from textattack_rift.threat.constraints import PerturbableColumnsModification
+
+    column_rules = [
+        c for c in getattr(attack, "pre_transformation_constraints", ())
+        if isinstance(c, (PerturbableColumnsModification, InputColumnModification))
+    ]
+    allowed = set(range(len(text.words)))
+    for rule in column_rules:
+        allowed &= set(rule._get_modifiable_indices(text))
+    return len(allowed)
 
 
 def _plain(value):

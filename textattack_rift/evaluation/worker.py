@@ -12,7 +12,7 @@ import hashlib
 import time
 from typing import Callable, Mapping, Sequence
 
-from textattack_rift.evaluation.records import record_from_result
+from textattack_rift.evaluation.records import perturbable_word_count, record_from_result
 
 # (example index, inputs column -> text, label)
 Example = tuple[int, dict, int]
@@ -86,7 +86,10 @@ def attack_one(attacks: AttackSet, name: str, example: Example, seed: int) -> di
     result = attack.attack(OrderedDict(inputs), int(label))
     seconds = time.perf_counter() - started
     fingerprint = threat.fingerprint if threat is not None else None
-    return record_from_result(name, index, result, seconds, fingerprint, getattr(attack, "rift_options", None), settings)
+    words = perturbable_word_count(attack, result.original_result.attacked_text)
+    return record_from_result(
+        name, index, result, seconds, fingerprint, getattr(attack, "rift_options", None), settings, num_words=words
+    )
 
 
 def run_pairs(
