@@ -8,6 +8,15 @@ clean one, so it runs on a whole split. It is a ``SearchMethod``, usable through
 recipe; the swaps come from the threat model (``CandidateBuilder``), restricted to the words TextAttack's
 pre-transformation constraints allow, and capped at the threat model's ``max_word_ratio`` (keeping the
 most confident swaps).
+
+The attack's other constraints (the threat model's part-of-speech check, or any a user adds, such as a
+sentence-encoder similarity that judges the combined text) are checked on the proposal. When the whole
+proposal fails them, only the failing swaps are dropped, greedily and deterministically: the swaps are
+taken from the most confident down (ties: the earlier word first) and each is kept if the text with it
+and the swaps kept so far passes every constraint, until the ratio cap is reached (a dropped swap frees
+its place for the next one). A constraint that judges the whole text therefore sees each growing text,
+and an early swap is never undone for a later one. The proposal that passes is still the one text sent
+to the goal function: the checks cost no model queries (a sentence encoder's own passes aside).
 """
 
 from __future__ import annotations
@@ -126,20 +135,44 @@ class AsccSearch(SearchMethod):
             candidate = self._match(tokenizer, words[g], self.threat_model.swap_candidates(words[g]), ids)
             if candidate is not None and candidate != words[g]:
                 swaps[g] = (float(confidence[g]), candidate)
-        ratio = self.threat_model.max_word_ratio
-        if ratio is not None:
-            limit = max(int(ratio * len(words)), 1)
-            swaps = dict(sorted(swaps.items(), key=lambda item: -item[1][0])[:limit])
-        if not swaps:
+        proposal = self._passing_proposal(text, swaps)
+        if proposal is None:
             return initial_result
-        indices = sorted(swaps)
+        results, _ = self.get_goal_results([proposal])
+        return results[0] if results else initial_result
+
+    def _apply(self, text, swaps: dict, kept):
+        indices = sorted(kept)
         proposal = text.replace_words_at_indices(indices, [swaps[i][1] for i in indices])
         if self.transformation is not None:
             proposal.attack_attrs["last_transformation"] = self.transformation
-            if not self.filter_transformations([proposal], text, original_text=text):
-                return initial_result
-        results, _ = self.get_goal_results([proposal])
-        return results[0] if results else initial_result
+        return proposal
+
+    def _passes(self, proposal, text) -> bool:
+        return self.transformation is None or bool(self.filter_transformations([proposal], text, original_text=text))
+
+    def _passing_proposal(self, text, swaps: dict):
+        """The text with the most confident swaps, under the ratio cap, that passes the constraints
+        (None when no swap does): the whole capped proposal if it passes, else the greedy build of the
+        module docstring."""
+        if not swaps:
+            return None
+        order = sorted(swaps, key=lambda g: (-swaps[g][0], g))
+        ratio = self.threat_model.max_word_ratio
+        limit = len(order) if ratio is None else max(int(ratio * len(text.words)), 1)
+        whole = self._apply(text, swaps, order[:limit])
+        if self._passes(whole, text):
+            return whole
+        kept: list[int] = []
+        proposal = None
+        for g in order:
+            if len(kept) == limit:
+                break
+            trial = self._apply(text, swaps, kept + [g])
+            if self._passes(trial, text):
+                kept.append(g)
+                proposal = trial
+        return proposal
 
     def __getstate__(self):
         state = self.__dict__.copy()
