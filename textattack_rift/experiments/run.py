@@ -167,11 +167,17 @@ def _finished(train_dir: Path) -> bool:
 
 
 def _preflight(recipe: Recipe) -> None:
-    """Fail before any training on what is missing: the model (offline: hub names) and the data splits."""
+    """Fail before any training on what is missing: the model (offline: hub names), the data splits and
+    what the evaluation's attacks need (e.g. rift-genetic's language model)."""
     from textattack_rift.data import load_dataset
+    from textattack_rift.evaluation.runner import check_attacks
     from textattack_rift.models.names import resolve_model_name
 
-    checks = [("model.name", lambda: resolve_model_name(recipe.model.name))]
+    ev = recipe.evaluation
+    checks = [
+        ("model.name", lambda: resolve_model_name(recipe.model.name)),
+        ("evaluation.attacks", lambda: check_attacks(tuple(ev.attacks), {k: dict(v) for k, v in ev.attack_options.items()})),
+    ]
     for key, split in (("data.train_split", recipe.data.train_split), ("data.eval_split", recipe.data.eval_split),
                        ("evaluation.split", recipe.evaluation.split)):
         checks.append((key, lambda split=split: load_dataset(recipe.data.dataset, split=split)))
