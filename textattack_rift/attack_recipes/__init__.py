@@ -2,8 +2,10 @@
 
 ``build_attack(name, model_wrapper, threat_model=None, **options)`` builds a ``rift-`` recipe (see
 ``RECIPES``; ``rift-ga`` is an alias of ``rift-genetic``) or any stock TextAttack recipe (checked first
-for resources that cannot be reached here). The Attack it returns carries ``rift_recipe``,
-``rift_threat_model`` (None for a stock recipe, whose candidates are its own) and ``rift_options``.
+for resources that cannot be reached here; textfooler, alzantot and faster-alzantot get named offline
+stand-ins, see ``stock_offline``). The Attack it returns carries ``rift_recipe``, ``rift_threat_model``
+(None for a stock recipe, whose candidates are its own; the threat model when stand-ins supply them)
+and ``rift_options`` (``stand_ins`` lists the stand-ins of a stock recipe, empty when stock).
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ def build_attack(name: str, model_wrapper, threat_model=None, **options):
     unknown = sorted(set(options) - {"query_budget"})
     if unknown:
         raise RiftUserError(f"stock recipe {name} takes no option {', '.join(unknown)} (only query_budget)")
-    attack = stock.build_stock(name, model_wrapper)
+    attack = stock.build_stock(name, model_wrapper, threat_model=threat_model)
     if options.get("query_budget") is not None:
         attack.goal_function.query_budget = int(options["query_budget"])
     attack.rift_recipe = name
-    attack.rift_threat_model = None
-    attack.rift_options = {"lm_filter": None, "query_budget": options.get("query_budget")}
+    stand_ins = list(attack.rift_stand_ins)
+    # stock candidates are the recipe's own; a stand-in's come from the threat model
+    attack.rift_threat_model = getattr(attack, "rift_stand_in_threat_model", None) if stand_ins else None
+    attack.rift_options = {"lm_filter": None, "query_budget": options.get("query_budget"), "stand_ins": stand_ins}
     return attack
 
 

@@ -8,6 +8,10 @@ resources before anything is built or locked and raises one ``ResourceMissing`` 
 missing and the ``rift-`` recipe to use instead. A resource counts as present when it is in TextAttack's
 cache (S3 folders), installed (NLTK data, ``tensorflow_hub``), in the local Hugging Face cache, or when
 its host answers a bounded connection probe.
+
+TextFooler, Alzantot and faster-Alzantot do not stop: where a resource is missing they are rebuilt with
+named offline stand-ins (``stock_offline``), unless ``TEXTATTACK_RIFT_STOCK_STRICT=1`` (``textattack
+attack --stock-strict``) refuses stand-ins. With every resource present a stock recipe stays stock.
 """
 
 from __future__ import annotations
@@ -93,24 +97,48 @@ def _where(kind: str, ident: str) -> str:
     }[kind]
 
 
+# what stock_offline's builders read: which resource is missing
+KEYS = {PARAGRAMCF: "paragramcf", TAGGER: "tagger", USE: "use", GOOG_LM: "google_lm", TENSORFLOW: "tensorflow", L2W: "l2w"}
+
+
+def _missing(recipe: str) -> list[tuple]:
+    resources, _ = REQUIREMENTS.get(recipe, ((), ""))
+    return [resource for resource in resources if not _present(resource[0], resource[1])]
+
+
 def missing_resources(recipe: str) -> list[str]:
     """Descriptions of the resources ``recipe`` needs that are not available here (empty: all there)."""
-    resources, _ = REQUIREMENTS.get(recipe, ((), ""))
-    return [f"{what} ({_where(kind, ident)})" for kind, ident, what in resources if not _present(kind, ident)]
+    return [f"{what} ({_where(kind, ident)})" for kind, ident, what in _missing(recipe)]
 
 
-def preflight(recipe: str) -> None:
-    """Raise ResourceMissing at once when the stock ``recipe`` cannot get its resources here."""
-    missing = missing_resources(recipe)
+def preflight(recipe: str) -> set:
+    """The keys of the resources that offline stand-ins will replace (empty: the stock recipe as it is);
+    raise ResourceMissing at once when the stock ``recipe`` cannot run here, stand-ins or not."""
+    from textattack_rift.attack_recipes import stock_offline
+
+    missing = _missing(recipe)
     if not missing:
-        return
+        return set()
+    described = "; ".join(f"{what} ({_where(kind, ident)})" for kind, ident, what in missing)
+    keys = {KEYS.get(resource) for resource in missing}
+    if recipe in stock_offline.BUILDERS and keys <= stock_offline.REPLACEABLE:
+        if stock_offline.strict():
+            raise ResourceMissing(
+                f"recipe {recipe!r} needs {described}, not available here, and offline stand-ins are refused "
+                f"(--stock-strict / {stock_offline.STRICT_ENV}=1): run it where the internet is reachable, "
+                "or drop --stock-strict to use the named stand-ins"
+            )
+        lacking = stock_offline.stand_in_prerequisites(recipe, keys)
+        if not lacking:
+            return keys
+        described += "; and its offline stand-ins need " + "; ".join(lacking)
     _, instead = REQUIREMENTS[recipe]
     advice = (
         f"use --recipe {instead} instead (the same kind of attack under the shared threat model, offline)"
         if instead
         else "run it where the internet is reachable"
     )
-    raise ResourceMissing(f"recipe {recipe!r} needs {'; '.join(missing)}, not available here: {advice}")
+    raise ResourceMissing(f"recipe {recipe!r} needs {described}, not available here: {advice}")
 
 
 def stock_recipe_class(name: str):
@@ -125,18 +153,45 @@ def stock_recipe_class(name: str):
     return getattr(importlib.import_module(module_path), class_name)
 
 
-def build_stock(name: str, model_wrapper):
-    """Preflight, then TextAttack's own ``build(model_wrapper)`` for the stock recipe ``name``."""
+def say_stand_ins(recipe: str, stand_ins: list[str]) -> None:
+    import sys
+
+    for line in stand_ins:
+        print(f"textattack-rift: stock {recipe} offline stand-in: {line}", file=sys.stderr)
+
+
+def build_stock(name: str, model_wrapper, threat_model=None):
+    """TextAttack's own ``build(model_wrapper)`` for the stock recipe ``name``; where its resources are
+    missing, the recipe with offline stand-ins (candidates from ``threat_model``, None: the active
+    one), each stand-in printed in one line. The Attack carries ``rift_stand_ins`` (empty: stock)."""
     cls = stock_recipe_class(name)
     if cls is None:
         raise RiftUserError(f"unknown attack recipe {name!r}")
-    preflight(name)
-    return cls.build(model_wrapper)
+    missing = preflight(name)
+    if not missing:
+        attack = _original_build(cls)(model_wrapper)
+        attack.rift_stand_ins = []
+        return attack
+    from textattack_rift.attack_recipes import stock_offline
+    from textattack_rift.attack_recipes.base import resolve_threat_model
+
+    threat_model = resolve_threat_model(threat_model)
+    attack, stand_ins = stock_offline.BUILDERS[name](model_wrapper, threat_model, missing)
+    say_stand_ins(name, stand_ins)
+    attack.rift_stand_ins = stand_ins
+    attack.rift_stand_in_threat_model = threat_model
+    return attack
+
+
+def _original_build(cls):
+    build = cls.__dict__.get("build")
+    function = build.__func__ if isinstance(build, (staticmethod, classmethod)) else build
+    return getattr(function, "__wrapped__", function)
 
 
 def install_preflight() -> None:
     """Wrap each listed stock recipe's ``build`` so that TextAttack's own ``--recipe`` path runs the
-    preflight first (idempotent)."""
+    preflight first, and builds the stand-ins where they apply (idempotent)."""
     for name in REQUIREMENTS:
         cls = stock_recipe_class(name)
         if cls is None:
@@ -149,7 +204,8 @@ def install_preflight() -> None:
             continue
 
         def build(model_wrapper, *args, _name=name, _function=function, **kwargs):
-            preflight(_name)
+            if preflight(_name):  # stand-ins over the active threat model (set by `textattack attack`)
+                return build_stock(_name, model_wrapper)
             return _function(model_wrapper, *args, **kwargs)
 
         build._rift_preflight = True

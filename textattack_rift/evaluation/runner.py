@@ -88,7 +88,9 @@ def check_attacks(attacks, attack_options: Mapping | None = None) -> tuple[list[
     not bring): one line at once instead of an error after the model and the other attacks are built."""
     from textattack_rift.attack_recipes import RECIPES
 
-    names, options = check_attacks(attacks, attack_options)
+    names = _attack_names(attacks)
+    _check_attacks(names)
+    options = _attack_options(attack_options, names)
     for name in names:
         if name in RECIPES:
             RECIPES[name].check_resources(options[name])
@@ -457,9 +459,19 @@ def _write_outputs(out, store, name, model_path, model_dir, dataset, split, num_
     lines = [f"Threat model `{threat.describe()}` (fingerprint `{threat.fingerprint}`, {threat_source})."]
     if trained and trained != threat.fingerprint:
         lines.append(f"**The model was trained under a different threat model (fingerprint `{trained}`).**")
-    stock = [a for a in names if not a.startswith("rift-")]
-    if stock:
-        lines.append(f"Stock recipes ({', '.join(stock)}) use their own word candidates, not this threat model.")
+    stock_names = [a for a in names if not a.startswith("rift-")]
+    if stock_names:
+        from textattack_rift.attack_recipes import stock
+
+        standing_in = [a for a in stock_names if stock.preflight(a)]
+        own = [a for a in stock_names if a not in standing_in]
+        if own:
+            lines.append(f"Stock recipes ({', '.join(own)}) use their own word candidates, not this threat model.")
+        if standing_in:
+            lines.append(
+                f"Stock recipes ({', '.join(standing_in)}) ran with offline stand-ins (listed in each record's "
+                "recipe_options.stand_ins): their word candidates are this threat model's."
+            )
     if note:
         lines.append(f"Note: {note}.")
     markdown = summary_markdown(numbers, title=title, lines_before=lines)

