@@ -87,6 +87,11 @@ def test_paper_settings():
     assert (imdb.evaluation.num_examples, snli.evaluation.num_examples) == (300, 1000)
     assert imdb.threat_model.synonyms == snli.threat_model.synonyms == "counterfitted"
     assert snli.threat_model.perturbable_columns == ["hypothesis"]
+    # the paper's threat model: every word with neighbours may change, stop words included (the released code)
+    sst2 = rc.load_recipe("sst2-bert")
+    assert imdb.threat_model.stopwords is snli.threat_model.stopwords is sst2.threat_model.stopwords is False
+    assert not imdb.build_threat_model().is_protected("very")
+    assert rc.load_recipe("rotten_tomatoes-minilm").threat_model.stopwords is True  # the offline default's own choice
     assert imdb.training.num_epochs == snli.training.num_epochs == 20
     offline = rc.load_recipe("rotten_tomatoes-minilm")
     assert offline.threat_model.synonyms == "wordnet" and offline.model.name == "minilm"
