@@ -261,3 +261,34 @@ def test_bench_train_step_command_prints_the_table_and_writes_json(tiny_bert_dir
     assert code == 2 and "unknown benchmark variant(s) nope" in capsys.readouterr().err
     code = main(["bench", "train-step", "--model", str(tmp_path), "--no-memory"])
     assert code == 2 and "not a model directory" in capsys.readouterr().err
+
+
+def test_bf16_compare_times_each_variant_both_ways_against_the_fp32_plain_step(tiny_bert_dir, tmp_path, capsys):
+    from textattack_rift.integration.cli import main
+
+    out = tmp_path / "bench.json"
+    code = main(["bench", "train-step", "--model", str(tiny_bert_dir), "--variants", "short2-lr3", "--runs", "1",
+                 "--threads", "1", "--no-memory", "--no-strength", "--bf16-compare", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "bf16 autocast, time to the same variant in fp32" in printed
+    rows = {row["name"]: row for row in json.loads(out.read_text())["rows"]}
+    assert list(rows) == ["plain", "plain+bf16", "plain@64", "plain@64+bf16", "short2-lr3", "short2-lr3+bf16"]
+    assert rows["plain"]["ratio"] == 1.0 and not rows["plain"]["bf16"] and rows["plain+bf16"]["bf16"]
+    # the bf16 rows are compared with the fp32 plain step and with their own fp32 row, timed in the same rounds
+    assert rows["plain+bf16"]["ratio"] == pytest.approx(rows["plain+bf16"]["seconds"] / rows["plain"]["seconds"])
+    assert rows["short2-lr3+bf16"]["ratio_fp32"] == pytest.approx(
+        rows["short2-lr3+bf16"]["seconds"] / rows["short2-lr3"]["seconds"])
+    assert main(["bench", "train-step", "--model", str(tiny_bert_dir), "--bf16", "--bf16-compare", "--no-memory"]) == 2
+
+
+def test_trainer_autocasts_on_a_cpu_only_when_asked():
+    from types import SimpleNamespace
+
+    from textattack_rift.training.trainer import RiftTrainer
+
+    trainer = RiftTrainer.__new__(RiftTrainer)  # only the autocast choice is under test
+    trainer.ctx = SimpleNamespace(device=torch.device("cpu"))
+    for bf16, expected in ((None, False), (False, False), (True, True)):
+        trainer.bf16 = bf16
+        with trainer._autocast():
+            assert torch.is_autocast_enabled("cpu") is expected

@@ -53,6 +53,7 @@ class Variant:
         (``released_variant.released_training_loss``; ``param_grads`` False restricts its inner gradient
         to the combination logits).
     reference_padding: the batch is padded to the reference length instead of to its longest sentence.
+    bf16: the step runs under bf16 autocast (``--bf16-compare`` adds a bf16 copy of every variant).
     """
 
     name: str
@@ -61,6 +62,7 @@ class Variant:
     args: RiftArgs | None = None
     reference_padding: bool = False
     param_grads: bool = True
+    bf16: bool = False
 
     @property
     def warm(self) -> bool:
@@ -74,6 +76,7 @@ class Variant:
             "args": None if self.args is None else self.args.to_dict(),
             "reference_padding": self.reference_padding,
             "param_grads": self.param_grads,
+            "bf16": self.bf16,
         }
 
     @classmethod
@@ -131,6 +134,17 @@ def select_variants(names: str | list[str] | None, variants: list[Variant] | Non
     return [v for v in variants if v.kind == "plain" or v.name in wanted]
 
 
+def with_bf16_copies(variants: list[Variant]) -> list[Variant]:
+    """Each variant followed by its bf16-autocast copy (``<name>+bf16``), timed in the same rounds."""
+    out = []
+    for variant in variants:
+        out.append(variant)
+        out.append(dataclasses.replace(
+            variant, name=variant.name + "+bf16", description=variant.description + ", bf16 autocast", bf16=True
+        ))
+    return out
+
+
 class StepRunner:
     """Runs one training step of any variant on a shared model, optimizer, teacher and heads.
 
@@ -162,9 +176,14 @@ class StepRunner:
             params += list(self.heads.parameters())
         self.optimizer = torch.optim.AdamW(params, lr=lr)
         self.stores = {v.name: WarmStartStore() for v in variants if v.warm}
-        device_type = torch.device(device).type
-        self._autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+        self._device_type = torch.device(device).type
+        self._bf16 = bf16
         model.train()
+
+    def _autocast(self, variant: Variant):
+        if self._bf16 or variant.bf16:
+            return torch.autocast(self._device_type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def batch_for(self, variant: Variant) -> RiftBatch:
         return self.batches["reference" if variant.reference_padding else "dynamic"]
@@ -174,7 +193,7 @@ class StepRunner:
         from textattack_rift.training.step import rift_training_loss
 
         batch = self.batch_for(variant)
-        with self._autocast():
+        with self._autocast(variant):
             if variant.kind == "plain":
                 kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": batch.labels}
                 if batch.token_type_ids is not None:
@@ -207,6 +226,7 @@ def bench_train_step(
     threads: int | None = 2,
     device: str = "cpu",
     bf16: bool = False,
+    bf16_compare: bool = False,
     seed: int = 0,
     timing: bool = True,
     memory: bool = True,
@@ -233,6 +253,10 @@ def bench_train_step(
     # A given classifier is measured for strength as it is; the packaged MiniLM is fine-tuned first.
     given_model = None if model_dir is None or str(model_dir).strip().lower() == "minilm" else model_dir
     chosen = variants if isinstance(variants, list) else select_variants(variants)
+    if bf16_compare:
+        if bf16:
+            raise RiftUserError("give --bf16 (every step under autocast) or --bf16-compare (each variant both ways), not both")
+        chosen = with_bf16_copies(chosen)
     old_threads = torch.get_num_threads()
     load_before = os.getloadavg()
     try:
@@ -259,6 +283,8 @@ def bench_train_step(
             "words_with_candidates": _words_with_candidates(batch),
             "device": device,
             "bf16": bf16,
+            "bf16_compare": bf16_compare,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "threads": torch.get_num_threads(),
             "repeats": repeats if timing else 0,
             "warmup": warmup if timing else 0,
@@ -324,7 +350,9 @@ def _timing_rows(chosen: list[Variant], wall: dict, cpu: dict, first: dict, batc
     median = {name: statistics.median(values) if values else None for name, values in wall.items()}
     cpu_median = {name: statistics.median(values) if values else None for name, values in cpu.items()}
     ratio = lambda table, name, base: table[name] / table[base] if base and table[name] is not None else None  # noqa: E731
-    plain = {v.reference_padding: v.name for v in chosen if v.kind == "plain"}
+    # ratios are to the fp32 plain step; a bf16 row also gets its ratio to its own fp32 row
+    plain = {v.reference_padding: v.name for v in chosen if v.kind == "plain" and not v.bf16}
+    names = {v.name for v in chosen}
     rows = []
     for variant in chosen:
         base = plain.get(variant.reference_padding)
@@ -341,7 +369,11 @@ def _timing_rows(chosen: list[Variant], wall: dict, cpu: dict, first: dict, batc
             "ratio_reference": ratio(median, variant.name, reference),
             "cpu_ratio": ratio(cpu_median, variant.name, base),
             "args": None if variant.args is None else variant.args.to_dict(),
+            "bf16": variant.bf16,
         }
+        fp32 = variant.name[: -len("+bf16")] if variant.bf16 and variant.name.endswith("+bf16") else None
+        if fp32 in names:
+            row["ratio_fp32"] = ratio(median, variant.name, fp32)
         if variant.kind == "released":
             row["param_grads"] = variant.param_grads
         rows.append(row)
@@ -485,6 +517,7 @@ def run_train_step_cli(args) -> int:
         threads=args.threads or None,
         device=args.device,
         bf16=args.bf16,
+        bf16_compare=args.bf16_compare,
         seed=args.seed,
         timing=not args.no_timing,
         memory=not args.no_memory,
@@ -545,6 +578,13 @@ def format_table(result: dict) -> str:
         lines.append(
             "warm rows: later visits of the batch; their first visit took "
             + ", ".join(f"{row['name']} {row['first_visit_seconds']:.2f} s" for row in warm)
+        )
+    bf16_rows = [row for row in result["rows"] if row.get("ratio_fp32")]
+    if bf16_rows:
+        lines.append(
+            "bf16 autocast, time to the same variant in fp32 (same rounds): "
+            + ", ".join(f"{row['name']} {row['ratio_fp32']:.2f}x" for row in bf16_rows)
+            + f" (CPU capability {config.get('cpu_capability')})"
         )
     load = config.get("load_average")
     if load:

@@ -154,6 +154,8 @@ class BenchCommand(TextAttackCommand):
         step.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's default)")
         step.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
         step.add_argument("--bf16", action="store_true", help="bf16 autocast")
+        step.add_argument("--bf16-compare", action="store_true",
+                          help="time every variant with and without bf16 autocast in the same rounds (<name>+bf16 rows)")
         step.add_argument("--seed", type=int, default=0, help="seed of the batch and of the adversaries")
         step.add_argument("--no-timing", action="store_true", help="skip the timing rounds")
         step.add_argument("--no-memory", action="store_true", help="skip the per-variant peak-memory processes")

@@ -54,7 +54,7 @@ def add_arguments(group) -> None:
     group.add_argument("--rift-max-steps", type=int, default=None, help="stop after this many optimizer steps")
     group.add_argument("--rift-eval-steps", type=int, default=None, help="also select the best model every N steps")
     group.add_argument("--rift-max-candidates", type=int, default=9, help="K: candidate slots per word, the word included")
-    group.add_argument("--rift-bf16", choices=("auto", "on", "off"), default="auto", help="bf16 autocast on CUDA")
+    group.add_argument("--rift-bf16", choices=("auto", "on", "off"), default="auto", help="bf16 autocast: auto = on CUDA when supported, off on a CPU; on = also on a CPU")
     group.add_argument(
         "--rift-lr-schedule", choices=LR_SCHEDULES, default="linear",
         help="linear: warm up, then decay to 0 (TextAttack's); constant: warm up, then stay (the released script's)",

@@ -40,13 +40,15 @@ def train_model(
     register_name: str | bool | None = None,
     eval_interval_steps: int | None = None,
     lr_schedule: str = "linear",
+    bf16: bool | None = None,
 ) -> Path:
     """Train ``method`` and return the ``best_model`` directory; a finished run returns at once.
 
     ``rift_args`` overrides the method's preset (a RiftArgs or a dict of its fields). With ``resume``
     an interrupted run in ``output_dir`` continues from its last checkpoint. ``register_name``: the
     model's name in the local registry (None: ``<method>-<base>-<dataset>``; False: not registered); a
-    finished run found in ``output_dir`` is registered too when it is not yet.
+    finished run found in ``output_dir`` is registered too when it is not yet. ``bf16``: autocast
+    (None: on CUDA when supported, never on a CPU; True: on either, see ``RiftTrainer``).
     """
     import textattack
 
@@ -102,6 +104,7 @@ def train_model(
         base_model_name=model,
         register_name=register_name,
         run_description={"dataset": dataset, "train_split": train_split, "eval_split": eval_split},
+        bf16=bf16,
     )
     return trainer.train()
 

@@ -59,8 +59,8 @@ class RiftTrainer(textattack.Trainer):
     Args beyond TextAttack's: ``rift_args`` (RiftArgs; None = the paper's defaults), ``threat_model``
     (ThreatModel; None = ``wordnet``), ``max_steps`` (stop after this many optimizer steps),
     ``eval_interval_steps`` (also select the best model every N steps, not only at epoch ends),
-    ``resume`` (continue the run in ``training_args.output_dir``), ``bf16`` (autocast on CUDA; None =
-    when supported), ``base_model_name`` (recorded, checked on resume), ``max_candidates`` (K),
+    ``resume`` (continue the run in ``training_args.output_dir``), ``bf16`` (bf16 autocast; None = on
+    CUDA when supported, off on a CPU; True = on CUDA or CPU), ``base_model_name`` (recorded, checked on resume), ``max_candidates`` (K),
     ``register_name`` (name in the local model registry; None = the default name, False = do not
     register), ``run_description`` (extra facts for the model card), ``lr_schedule`` ("linear": warm-up
     then linear decay, TextAttack's; "constant": warm-up then constant, the released script's).
@@ -438,6 +438,9 @@ class RiftTrainer(textattack.Trainer):
             bf16 = torch.cuda.is_bf16_supported()
         if device.type == "cuda" and bf16:
             return torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.type == "cpu" and bf16:
+            # only when asked: measured not worth a default (docs/benchmarks.md, "bf16 autocast on a CPU")
+            return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _set_up_logging(self, out: Path) -> None:
