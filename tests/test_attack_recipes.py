@@ -17,6 +17,7 @@ import torch
 
 import textattack_rift
 from textattack_rift.errors import ResourceMissing, RiftUserError
+from subprocess_env import offline_env
 
 SENTENCES = [
     "A charming and funny film with a wonderful cast and a clever story.",
@@ -26,13 +27,6 @@ SENTENCES = [
     "The film is slow, predictable and strangely empty despite its famous stars.",
 ]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _offline_env(**extra) -> dict:
-    env = dict(os.environ)
-    env.update(TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -375,7 +369,7 @@ def test_stock_pwws_still_works_offline(offline, wrapper, dataset):
 # -- the literal commands -------------------------------------------------------------------------------
 def test_literal_list_shows_rift_recipes(textattack_exe):
     listed = subprocess.run([textattack_exe, "list", "attack-recipes"], capture_output=True, text=True,
-                            timeout=300, env=_offline_env())
+                            timeout=300, env=offline_env())
     assert listed.returncode == 0, listed.stderr[-2000:]
     names = {line.split()[0] for line in ANSI.sub("", listed.stdout).splitlines() if line.strip()}
     assert {"rift-pwws", "rift-textfooler", "rift-genetic", "rift-ga", "rift-ascc", "pwws"} <= names
@@ -395,7 +389,7 @@ def test_literal_textattack_attack_rift_pwws(tiny_bert_dir, synonym_table, wrapp
             "--filter-by-labels", str(label), "--num-examples", "4", "--synonyms", str(synonym_table),
             "--disable-stdout",
         ],
-        capture_output=True, text=True, timeout=600, env=_offline_env(),
+        capture_output=True, text=True, timeout=600, env=offline_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     counts = {
@@ -411,7 +405,7 @@ def test_literal_textattack_stock_textfooler_stock_strict_offline_message(tiny_b
     result = subprocess.run(
         [textattack_exe, "attack", "--recipe", "textfooler", "--model", str(tiny_bert_dir),
          "--dataset-from-huggingface", "rotten_tomatoes", "--num-examples", "1", "--stock-strict"],
-        capture_output=True, text=True, timeout=300, env=_offline_env(),
+        capture_output=True, text=True, timeout=300, env=offline_env(),
     )
     assert result.returncode == 2, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]

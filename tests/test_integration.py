@@ -12,17 +12,11 @@ import pytest
 
 from textattack_rift.errors import ResourceMissing
 from textattack_rift.models.names import resolve_model_name
-
-
-def _offline_env(**extra) -> dict:
-    env = dict(os.environ)
-    env.update(TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
+from subprocess_env import offline_env
 
 
 def _run(args, timeout=600, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=_offline_env(**env))
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=offline_env(**env))
 
 
 def test_import_offline_in_fresh_home_then_textattack(tmp_path):

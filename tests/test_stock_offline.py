@@ -4,7 +4,6 @@ stop at once."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 
@@ -13,17 +12,10 @@ import textattack
 
 import textattack_rift
 from textattack_rift.errors import ResourceMissing
+from subprocess_env import offline_env
 
 STAND_IN_LINE = "textattack-rift: stock {} offline stand-in: "
 SENTENCE = "the movie was a wonderful and moving experience for the whole family"
-
-
-def _offline_env(**extra) -> dict:
-    env = dict(os.environ)
-    env.update(TEXTATTACK_RIFT_OFFLINE="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    env.pop("TEXTATTACK_RIFT_STOCK_STRICT", None)
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -146,7 +138,7 @@ def test_literal_textattack_attack_textfooler_and_rift_genetic_on_rift_bert(tiny
 
     monkeypatch.setenv(registry.REGISTRY_ENV, str(tmp_path / "registry.json"))
     assert registry.register_model(tiny_bert_dir, name="rift-bert-tiny", dataset="rotten_tomatoes", method="rift")[-1] == "rift-bert"
-    env = _offline_env()
+    env = offline_env()
     for recipe, lines in (("textfooler", 4), ("rift-genetic", 0)):
         result = subprocess.run(
             [textattack_exe, "attack", "--recipe", recipe, "--model", "rift-bert", "--num-examples", "5"],
