@@ -1,10 +1,18 @@
 """Sentence-similarity constraints for rift-textfooler: MiniLM offline, USE where it can be loaded.
 
 TextFooler keeps a swap when the Universal Sentence Encoder's similarity between the windows (15 words)
-around the swapped word, before and after, is at least 0.84 (angular). USE cannot be downloaded here, so
-the offline encoder is the packaged MiniLM (mean pooling over tokens, as sentence-transformers does for
-all-MiniLM-L6-v2) with its own threshold, ``MINILM_THRESHOLD``, calibrated on Rotten Tomatoes sentences
-(see ``calibrate.py`` for the procedure and the measured numbers).
+around the swapped word, before and after, is at least 0.840845 (angular). The encoders:
+
+- ``use``: TextAttack's ``UniversalSentenceEncoder`` (TF-Hub's English USE v3; needs tensorflow_hub and
+  tfhub.dev), TextFooler's angular 0.840845;
+- ``use-offline``: the same check over USE-multilingual v3 from PyPI (``offline_use``), TextFooler's
+  angular 0.840845 taken as it is (a sibling model, so its decisions are close to, not the same as, the
+  English USE's);
+- ``minilm``: the packaged MiniLM (mean pooling over tokens, as sentence-transformers does for
+  all-MiniLM-L6-v2), cosine, with its own threshold ``MINILM_THRESHOLD`` (``calibrate.py`` says how it
+  was chosen; ``textattack-rift bench similarity`` measures how often it agrees with ``use-offline``);
+- ``auto``: ``use`` when available, else ``minilm``;
+- ``none``: no similarity check.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from textattack_rift.errors import ResourceMissing, RiftUserError
 MINILM_THRESHOLD = 0.86
 USE_THRESHOLD = 0.840845057  # TextFooler's angular threshold for USE (1 - 0.5 / pi)
 WINDOW = 15
-ENCODERS = ("auto", "minilm", "use", "none")
+ENCODERS = ("auto", "minilm", "use", "use-offline", "none")
 
 _LOADED: dict[str, tuple] = {}  # resolved path -> (model, tokenizer), shared by every constraint
 _LOCK = threading.Lock()
@@ -105,18 +113,36 @@ def use_available() -> bool:
     return importlib.util.find_spec("tensorflow_hub") is not None and network.hub_reachable(host="tfhub.dev")
 
 
+def encoder_choice(encoder) -> str:
+    """The canonical encoder name, or one line naming the allowed ones."""
+    choice = (encoder or "auto").strip().lower() if isinstance(encoder, str) or encoder is None else encoder
+    if choice not in ENCODERS:
+        raise RiftUserError(f"sentence encoder {encoder!r}: use one of {', '.join(ENCODERS)}")
+    return choice
+
+
 def similarity_constraint(encoder: str = "auto", threshold: float | None = None):
     """``(constraint or None, encoder used)`` for TextFooler's windowed similarity check.
 
-    ``auto``: USE when available, else MiniLM. ``threshold`` None takes the encoder's calibrated value.
+    ``auto``: USE when available, else MiniLM. ``threshold`` None takes the encoder's own value (USE and
+    the offline USE: TextFooler's angular 0.840845; MiniLM: ``MINILM_THRESHOLD``, cosine).
     Short texts are compared whole (TextFooler skips the check for texts shorter than the window, which
     on sentence-length data would switch it off for most inputs).
     """
-    choice = (encoder or "auto").strip().lower()
-    if choice not in ENCODERS:
-        raise RiftUserError(f"sentence encoder {encoder!r}: use one of {', '.join(ENCODERS)}")
+    choice = encoder_choice(encoder)
     if choice == "none":
         return None, None
+    if choice == "use-offline":
+        from textattack_rift.attack_recipes.offline_use import OfflineUniversalSentenceEncoder
+
+        constraint = OfflineUniversalSentenceEncoder(
+            threshold=USE_THRESHOLD if threshold is None else threshold,
+            metric="angular",
+            compare_against_original=False,
+            window_size=WINDOW,
+            skip_text_shorter_than_window=False,
+        )
+        return constraint, "use-offline"
     if choice == "use" or (choice == "auto" and use_available()):
         if choice == "use" and not use_available():
             raise ResourceMissing(

@@ -52,7 +52,7 @@ def add_recipe_option_arguments(group) -> None:
     group.add_argument(
         "--sentence-encoder",
         default=None,
-        help="rift-textfooler's similarity constraint: auto (USE when reachable, else MiniLM), minilm, use, none",
+        help="rift-textfooler's similarity constraint: auto (USE when reachable, else MiniLM), minilm, use, use-offline, none",
     )
 
 
@@ -112,7 +112,10 @@ def preflight_rift_recipe(recipe: str | None) -> None:
     from textattack_rift.attack_recipes import RECIPES
 
     cls = RECIPES.get(recipe) if recipe else None
-    if cls is None or "lm" not in cls.option_table():
+    if cls is None:
+        return
+    cls.check_resources()  # every active option checked (e.g. --sentence-encoder) before data and model load
+    if "lm" not in cls.option_table():
         return
     lm = cls.resolve_options({}).get("lm")
     from textattack_rift.attack_recipes.genetic import NO_LM

@@ -127,6 +127,10 @@ class BenchCommand(TextAttackCommand):
             from textattack_rift.bench.attack import run_from_args
 
             return run_from_args(args)
+        elif args.what == "similarity":
+            from textattack_rift.bench.similarity import run_from_args as run_similarity
+
+            return run_similarity(args)
         return 0
 
     @staticmethod
@@ -136,9 +140,10 @@ class BenchCommand(TextAttackCommand):
         )
         parser.add_argument(
             "what",
-            choices=["startup", "train-step", "attack"],
+            choices=["startup", "train-step", "attack", "similarity"],
             help="startup: cost of the .pth hook; train-step: one RIFT step against one plain fine-tuning step (MiniLM); "
-            "attack: each recipe through our batch-longest wrapper against TextAttack's stock wrapper",
+            "attack: each recipe through our batch-longest wrapper against TextAttack's stock wrapper; "
+            "similarity: rift-textfooler's MiniLM check against the offline USE (validation windows)",
         )
         parser.add_argument("--runs", type=int, default=None, help="repetitions (startup 20, train-step 3)")
         step = parser.add_argument_group("train-step (real rotten_tomatoes batch; see docs/benchmarks.md)")
@@ -170,6 +175,9 @@ class BenchCommand(TextAttackCommand):
         from textattack_rift.bench.attack import add_arguments as _add_attack_bench_arguments
 
         _add_attack_bench_arguments(parser)
+        from textattack_rift.bench.similarity import add_arguments as _add_similarity_bench_arguments
+
+        _add_similarity_bench_arguments(parser)
         parser.set_defaults(func=BenchCommand())
 
 
