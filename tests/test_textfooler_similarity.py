@@ -106,7 +106,8 @@ def test_textattack_attack_with_a_bad_encoder_is_one_line(tiny_bert_dir, textatt
 USE = np.array([0.95, 0.90, 0.85, 0.84, 0.80, 0.70, 0.99, 0.83])
 MINI = np.array([0.97, 0.85, 0.90, 0.95, 0.86, 0.60, 0.88, 0.70])
 # USE keeps:      Y     Y     Y     N     N     N     Y     N
-# MiniLM @0.86:   Y     N     Y     Y     Y     N     Y     N   -> agree 5; false accepts 2 (#3, #4); false rejects 1 (#1)
+# MiniLM @0.86:   Y     N     Y     Y     Y     N     Y     N
+# -> agree 5; false accepts 2 (#3, #4); false rejects 1 (#1)
 
 
 def test_agreement_counts_false_accepts_and_rejects_against_use():

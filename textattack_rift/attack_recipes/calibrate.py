@@ -22,6 +22,17 @@ Chosen: 0.86, the threshold that keeps 90% of the paper's own synonym swaps: lik
 constraint is a guard against swaps that wreck the window, not a second synonym filter. Neither MiniLM
 nor USE tells antonyms from synonyms (a known trait of sentence encoders); the threat model's synonym
 sets remove antonyms themselves.
+
+Two faults of this procedure: "0.84 (USE's number taken as it is)" compares a cosine with TextFooler's
+0.840845, which is an ANGULAR similarity (1 - arccos(cos) / pi; cosine 0.878), and no number here was
+compared with USE's own decisions. ``textattack-rift bench similarity`` (``bench/similarity.py``) does
+that, with the offline USE (USE-multilingual v3) at angular 0.840845 as the reference, on the windows
+rift-textfooler judges (validation split). Measured 2026-12-02 (150 sentences, 6,039 window pairs, 25
+greedy attacks; held-out half): MiniLM at 0.86 agrees with USE on 90.9% of the candidates (35 false
+accepts, 184 false rejects of 2,411: stricter than USE); the best-agreeing threshold, 0.794 (chosen on
+the other half), on 94.6% (84 / 46). Antonym swaps kept: USE 92.5%, MiniLM 90.4% at 0.86, 96.4% at
+0.794; random-word swaps: 58.0% / 52.7% / 70.0%. ``MINILM_THRESHOLD`` is left at 0.86 until the
+default encoder of ``auto`` is decided.
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ GRID = np.round(np.arange(0.5, 1.0005, 0.001), 3)
 
 
 # -- counting (no encoder involved) ---------------------------------------------------------------------
-def agreement(reference: np.ndarray, scores: np.ndarray, threshold: float, reference_threshold: float = USE_THRESHOLD) -> dict:
+def agreement(reference: np.ndarray, scores: np.ndarray, threshold: float,
+              reference_threshold: float = USE_THRESHOLD) -> dict:
     """How the decisions ``scores >= threshold`` agree with ``reference >= reference_threshold`` (the
     reference decision): counts, and ``agreement`` as a share (None when there are no pairs)."""
     reference, scores = np.asarray(reference, dtype=float), np.asarray(scores, dtype=float)
@@ -110,7 +111,8 @@ class WindowRecorder(SentenceEncoder):
         sentences = list(sentences)
         half = len(sentences) // 2
         kind = self.kind
-        if self.multi_kind is not None and self._reference is not None and self._reference.attack_attrs["modified_indices"]:
+        reference = self._reference
+        if self.multi_kind is not None and reference is not None and reference.attack_attrs["modified_indices"]:
             kind = self.multi_kind
         for original, perturbed in zip(sentences[:half], sentences[half:]):
             self.pairs.append({"kind": kind, "group": self.group, "original": original, "perturbed": perturbed})
@@ -272,8 +274,8 @@ def _synonym_sets(spec: str) -> list[tuple[str, str]]:
     return sets
 
 
-def bench_similarity(num_sentences: int = 200, per_word: int = 2, synonyms: str = "auto", model: str | None = None,
-                     attack_sentences: int = 30, seed: int = 0) -> dict:
+def bench_similarity(num_sentences: int = 150, per_word: int = 2, synonyms: str = "auto", model: str | None = None,
+                     attack_sentences: int = 25, seed: int = 0) -> dict:
     from textattack_rift.data import load_dataset
     from textattack_rift.threat import ThreatModel
 
@@ -292,7 +294,8 @@ def bench_similarity(num_sentences: int = 200, per_word: int = 2, synonyms: str 
                                 vocabulary=vocabulary)
     attack_info = None
     if model:
-        attack_info = collect_attack_windows(recorder, model, sentences[:attack_sentences], labels[:attack_sentences], seed)
+        attack_info = collect_attack_windows(recorder, model, sentences[:attack_sentences],
+                                             labels[:attack_sentences], seed)
     pairs = recorder.pairs
     scores = score_pairs(pairs)
     groups = list(range(len(sentences)))
@@ -337,7 +340,8 @@ def _pct(value) -> str:
 def format_similarity(result: dict) -> str:
     cur, best = result["minilm_current"], result["minilm_best"]
     lines = [
-        f"rift-textfooler similarity check: MiniLM cosine against the offline USE at angular {result['use_threshold']:.6f} "
+        "rift-textfooler similarity check: MiniLM cosine against the offline USE at angular "
+        f"{result['use_threshold']:.6f} "
         f"(reference), {result['sentences']} {result['split']} sentences, {result['pairs']} window pairs "
         f"({result['windows']} distinct windows); MiniLM's best threshold {best:.3f} chosen on the fit half",
         "",
@@ -365,7 +369,8 @@ def format_similarity(result: dict) -> str:
                   f"(MiniLM / USE {ratio:.2f}; same windows, taking turns, torch threads {torch.get_num_threads()})"]
     if result["attack"]:
         a = result["attack"]
-        lines.append(f"greedy attacks (encoder=none, threat model {a['threat_model']}): {a['results']} in {a['seconds']:.0f} s")
+        lines.append(f"greedy attacks (encoder=none, threat model {a['threat_model']}): {a['results']} "
+                     f"in {a['seconds']:.0f} s")
     lines.append(f"wall time {result['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -373,9 +378,10 @@ def format_similarity(result: dict) -> str:
 def add_arguments(parser) -> None:
     """The ``bench similarity`` flags (``--model``, ``--seed``, ``--json``, ``--threads`` are shared)."""
     group = parser.add_argument_group("similarity (MiniLM's check against the offline USE; validation split)")
-    group.add_argument("--sim-sentences", type=int, default=200, help="similarity: rotten_tomatoes validation sentences")
+    group.add_argument("--sim-sentences", type=int, default=150,
+                       help="similarity: rotten_tomatoes validation sentences")
     group.add_argument("--per-word", type=int, default=2, help="similarity: single-swap candidates sampled per word")
-    group.add_argument("--attack-sentences", type=int, default=30,
+    group.add_argument("--attack-sentences", type=int, default=25,
                        help="similarity: sentences attacked greedily (with --model DIR) for the multi-swap windows")
     group.add_argument("--sim-synonyms", default="auto",
                        help="similarity: synonym sets, comma-separated (auto: wordnet, plus counterfitted when found)")
@@ -395,7 +401,9 @@ def run_from_args(args) -> int:
     if model in (None, "", "minilm"):
         model = None  # no fine-tuned classifier: no greedy attacks (the random multi-swap texts remain)
     elif not os.path.isfile(os.path.join(model, "config.json")):
-        raise RiftUserError(f"--model {model}: not a classifier directory (no config.json); omit it to skip the attacks")
+        raise RiftUserError(
+            f"--model {model}: not a classifier directory (no config.json); omit it to skip the attacks"
+        )
     threads = getattr(args, "threads", None)
     if threads:
         torch.set_num_threads(threads)
