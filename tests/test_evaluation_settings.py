@@ -32,16 +32,17 @@ def data_file(tmp_path) -> Path:
 def test_settings_are_read_from_the_built_attacks(tiny_bert_dir):
     attacks = worker.load_attack_set(str(tiny_bert_dir), None, {"rift-genetic": {"lm": "none", "pop_size": 7}})
     textfooler = attacks.settings("rift-textfooler")
-    assert textfooler["options"]["sentence_encoder"] == "minilm"  # encoder=auto, as resolved here
-    encoder = [c for c in textfooler["constraints"] if c["class"].endswith("MiniLMSentenceEncoder")]
-    assert len(encoder) == 1 and encoder[0]["threshold"] == textfooler["options"]["similarity"]
-    assert encoder[0]["window_size"] == 15 and encoder[0]["metric"] == "cosine"
+    # encoder=auto, as resolved here (offline, TF-Hub unreachable): the offline USE at TextFooler's threshold
+    assert textfooler["options"]["sentence_encoder"] == "use-offline"
+    encoder = [c for c in textfooler["constraints"] if c["class"].endswith("OfflineUniversalSentenceEncoder")]
+    assert len(encoder) == 1 and encoder[0]["threshold"] == textfooler["options"]["similarity"] == 0.840845057
+    assert encoder[0]["window_size"] == 15 and encoder[0]["metric"] == "angular"
     genetic = attacks.settings("rift-genetic")
     assert genetic["search_method"]["pop_size"] == 7 and genetic["search_method"]["max_iters"] == 40
     assert genetic["packages"]["torch"] == torch.__version__ and genetic["packages"]["textattack"]
     assert attacks.settings("pwws")["search_method"]["class"].endswith("GreedyWordSwapWIR")
     flat = settings.flatten(textfooler)
-    assert flat["options.sentence_encoder"] == "minilm" and "packages.transformers" in flat
+    assert flat["options.sentence_encoder"] == "use-offline" and "packages.transformers" in flat
     diffs = settings.differences(textfooler, {**textfooler, "options": {**textfooler["options"], "similarity": 0.9}})
     assert [k for k, _, _ in diffs] == ["options.similarity"]
 
@@ -70,7 +71,7 @@ def test_resuming_with_a_different_resolved_encoder_is_refused(tiny_bert_dir, da
     _evaluate(tiny_bert_dir, data_file, out)
     results = out / "results.jsonl"
     records = read_records(results)
-    assert len(records) == 4 and {r["settings"]["options"]["sentence_encoder"] for r in records} == {"minilm"}
+    assert len(records) == 4 and {r["settings"]["options"]["sentence_encoder"] for r in records} == {"use-offline"}
     calls = []
     real = worker.attack_one
     monkeypatch.setattr(worker, "attack_one", lambda a, n, ex, s: calls.append(ex[0]) or real(a, n, ex, s))
@@ -80,7 +81,7 @@ def test_resuming_with_a_different_resolved_encoder_is_refused(tiny_bert_dir, da
     with pytest.raises(RiftUserError) as err:
         _evaluate(tiny_bert_dir, data_file, out)
     message = str(err.value)
-    assert "holds rift-textfooler results made with other settings: options.sentence_encoder (use, now minilm)" in message
+    assert "holds rift-textfooler results made with other settings: options.sentence_encoder (use, now use-offline)" in message
     assert "\n" not in message and calls == [] and len(read_records(results)) == 3  # nothing attacked, nothing lost
 
     # made before a torch upgrade

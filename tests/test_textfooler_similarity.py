@@ -70,10 +70,16 @@ def test_use_offline_constraint_judges_a_real_swap(wrapper):
     assert synonym.attack_attrs["similarity_score"] >= TEXTFOOLER_USE_ANGULAR > wrecked.attack_attrs["similarity_score"]
 
 
-def test_default_encoder_is_still_auto():
+def test_default_encoder_auto_is_the_offline_use_when_tfhub_is_unreachable(offline):
     from textattack_rift.attack_recipes import RECIPES
+    from textattack_rift.attack_recipes.sentence_encoder import MINILM_THRESHOLD, similarity_constraint
 
     assert RECIPES["rift-textfooler"].resolve_options({})["encoder"] == "auto"
+    constraint, encoder = similarity_constraint("auto")
+    assert encoder == "use-offline" and type(constraint).__name__ == "OfflineUniversalSentenceEncoder"
+    assert constraint.threshold == TEXTFOOLER_USE_ANGULAR and constraint.metric == "angular"
+    # MiniLM, when asked for, uses the cosine that agreed best with the offline USE (bench similarity)
+    assert similarity_constraint("minilm")[0].threshold == MINILM_THRESHOLD == 0.794
 
 
 def test_bad_encoder_is_one_line_listing_the_encoders_before_anything_loads():

