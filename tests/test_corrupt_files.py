@@ -97,6 +97,13 @@ def test_attack_with_truncated_weights_is_one_line(model_copy):
     _one_line_error(result, "model.safetensors", "not a readable safetensors file")
 
 
+def test_a_model_path_that_does_not_exist_is_one_line(tmp_path):
+    missing = tmp_path / "no" / "such" / "model"
+    result = _cli(_exe("textattack-rift"), "evaluate", "--model", str(missing), "--num-examples", "2")
+    _one_line_error(result, str(missing), "does not exist")
+    assert "HFValidationError" not in result.stderr
+
+
 @pytest.mark.slow
 def test_evaluate_with_a_broken_tokenizer_is_one_line(model_copy, tmp_path):
     (model_copy / "tokenizer.json").write_text('{"version": "1.0", "trunc', encoding="utf-8")

@@ -43,8 +43,16 @@ def in_hf_cache(hub_id: str) -> bool:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
         return False
-    found = try_to_load_from_cache(hub_id, "config.json")
+    try:
+        found = try_to_load_from_cache(hub_id, "config.json")
+    except ValueError:  # HFValidationError: not a valid hub id (e.g. a path), so not in the cache
+        return False
     return isinstance(found, str)
+
+
+def _looks_like_path(name: str) -> bool:
+    """A filesystem path rather than a hub id (``org/name`` has one slash and no leading ``/``, ``.`` or ``~``)."""
+    return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
 
 
 def resolve_hub_name(name: str) -> str:
@@ -56,6 +64,8 @@ def resolve_hub_name(name: str) -> str:
         if not os.path.isfile(os.path.join(name, "config.json")):
             raise ResourceMissing(f"model directory {name!r} has no config.json: is it a saved model?")
         return name
+    if _looks_like_path(name):
+        raise ResourceMissing(f"model directory {name!r} does not exist: give a saved model's directory, a registered name or a hub id")
     hub_id = hub_id_for(name)
     if hub_id in OFFLINE_COPIES:
         if network.hub_reachable() or in_hf_cache(hub_id):
