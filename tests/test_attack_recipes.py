@@ -3,7 +3,6 @@ stock recipes' offline preflight; the language-model filter scored once per exam
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
@@ -18,6 +17,7 @@ import torch
 import textattack_rift
 from textattack_rift.errors import ResourceMissing, RiftUserError
 from subprocess_env import offline_env
+from synonym_tables import wordnet_table_for
 
 SENTENCES = [
     "A charming and funny film with a wonderful cast and a clever story.",
@@ -39,20 +39,9 @@ def synonym_table(tmp_path_factory) -> Path:
     """Real WordNet synonyms (the offline default set) of the words in SENTENCES and the test split's
     first sentences, as a JSON table: a small real synonym set keeps candidate precomputation quick."""
     from textattack_rift.data import load_dataset
-    from textattack_rift.threat import ThreatModel
-    from textattack_rift.threat.words import split_words
 
-    wordnet = ThreatModel("wordnet").synonyms
     texts = SENTENCES + list(load_dataset("rotten_tomatoes", split="test[:40]")["text"])
-    table = {}
-    for text in texts:
-        for word in split_words(text):
-            candidates = wordnet.candidates(word.lower())
-            if candidates:
-                table[word.lower()] = list(candidates)
-    path = tmp_path_factory.mktemp("synonyms") / "table.json"
-    path.write_text(json.dumps(table), encoding="utf-8")
-    return path
+    return wordnet_table_for(texts, tmp_path_factory.mktemp("synonyms"))
 
 
 @pytest.fixture(scope="module")

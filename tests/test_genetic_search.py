@@ -6,7 +6,6 @@ move their predictions), real WordNet synonyms."""
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 import textattack_rift
 from textattack_rift.errors import RiftUserError
+from synonym_tables import wordnet_table_for
 
 SENTENCES = [
     "A charming and funny film with a wonderful cast and a clever story.",
@@ -42,18 +42,9 @@ def registered():
 def threat_model(tmp_path_factory):
     """Real WordNet synonyms of the test texts' words, as a small JSON table (quick to precompute)."""
     from textattack_rift.threat import ThreatModel
-    from textattack_rift.threat.words import split_words
 
-    wordnet = ThreatModel("wordnet").synonyms
-    table = {}
-    for text in SENTENCES + [t for pair in PAIRS for t in pair]:
-        for word in split_words(text):
-            candidates = wordnet.candidates(word.lower())
-            if candidates:
-                table[word.lower()] = list(candidates)
-    path = tmp_path_factory.mktemp("synonyms") / "table.json"
-    path.write_text(json.dumps(table), encoding="utf-8")
-    return ThreatModel(str(path))
+    texts = SENTENCES + [t for pair in PAIRS for t in pair]
+    return ThreatModel(str(wordnet_table_for(texts, tmp_path_factory.mktemp("synonyms"))))
 
 
 class RecordingWrapper:

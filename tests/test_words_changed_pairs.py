@@ -3,10 +3,10 @@ a premise/hypothesis pair), not over premise + hypothesis (issue 15 item 7)."""
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
 import pytest
+from synonym_tables import wordnet_table_for
 
 PREMISE = "A man in a red coat is walking his small dog along the quiet beach at sunset today."
 HYPOTHESIS = "The man is walking a happy dog outside."
@@ -23,17 +23,8 @@ def wrapper(tiny_bert_dir):
 def threat_model(tmp_path_factory):
     """Real WordNet synonyms of the pair's words, as a small JSON table (quick to precompute)."""
     from textattack_rift.threat import ThreatModel
-    from textattack_rift.threat.words import split_words
 
-    wordnet = ThreatModel("wordnet").synonyms
-    table = {}
-    for word in split_words(PREMISE + " " + HYPOTHESIS):
-        candidates = wordnet.candidates(word.lower())
-        if candidates:
-            table[word.lower()] = list(candidates)
-    path = tmp_path_factory.mktemp("pair-synonyms") / "table.json"
-    path.write_text(json.dumps(table), encoding="utf-8")
-    return ThreatModel(str(path))
+    return ThreatModel(str(wordnet_table_for([PREMISE + " " + HYPOTHESIS], tmp_path_factory.mktemp("pair-synonyms"))))
 
 
 def test_pair_record_counts_only_the_hypothesis_words(wrapper, threat_model):

@@ -137,42 +137,34 @@ def similarity_constraint(encoder: str = "auto", threshold: float | None = None)
     choice = encoder_choice(encoder)
     if choice == "none":
         return None, None
-    if choice == "auto" and not use_available():
+    if choice == "auto":
         from textattack_rift.attack_recipes.offline_use import offline_use_available
 
-        choice = "use-offline" if offline_use_available() else "minilm"
-    if choice == "use-offline":
-        from textattack_rift.attack_recipes.offline_use import OfflineUniversalSentenceEncoder
-
-        constraint = OfflineUniversalSentenceEncoder(
-            threshold=USE_THRESHOLD if threshold is None else threshold,
-            metric="angular",
-            compare_against_original=False,
-            window_size=WINDOW,
-            skip_text_shorter_than_window=False,
+        choice = "use" if use_available() else "use-offline" if offline_use_available() else "minilm"
+    elif choice == "use" and not use_available():
+        raise ResourceMissing(
+            "the Universal Sentence Encoder needs tensorflow_hub (pip install 'textattack-rift[use]') and "
+            "tfhub.dev: use --sentence-encoder use-offline or minilm (offline)"
         )
-        return constraint, "use-offline"
-    if choice == "use" or (choice == "auto" and use_available()):
-        if choice == "use" and not use_available():
-            raise ResourceMissing(
-                "the Universal Sentence Encoder needs tensorflow_hub (pip install 'textattack-rift[use]') and "
-                "tfhub.dev: use --sentence-encoder minilm (offline)"
-            )
-        from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder
-
-        constraint = UniversalSentenceEncoder(
-            threshold=USE_THRESHOLD if threshold is None else threshold,
-            metric="angular",
-            compare_against_original=False,
-            window_size=WINDOW,
-            skip_text_shorter_than_window=False,
-        )
-        return constraint, "use"
-    constraint = MiniLMSentenceEncoder(
-        threshold=MINILM_THRESHOLD if threshold is None else threshold,
-        metric="cosine",
+    cls, metric, default = _encoder_class(choice)
+    constraint = cls(
+        threshold=default if threshold is None else threshold,
+        metric=metric,
         compare_against_original=False,
         window_size=WINDOW,
         skip_text_shorter_than_window=False,
     )
-    return constraint, "minilm"
+    return constraint, choice
+
+
+def _encoder_class(choice: str):
+    """(constraint class, metric, default threshold) of a resolved encoder choice."""
+    if choice == "use":
+        from textattack.constraints.semantics.sentence_encoders import UniversalSentenceEncoder
+
+        return UniversalSentenceEncoder, "angular", USE_THRESHOLD
+    if choice == "use-offline":
+        from textattack_rift.attack_recipes.offline_use import OfflineUniversalSentenceEncoder
+
+        return OfflineUniversalSentenceEncoder, "angular", USE_THRESHOLD
+    return MiniLMSentenceEncoder, "cosine", MINILM_THRESHOLD
