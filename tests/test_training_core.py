@@ -465,7 +465,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from test_training_core import hand_batch, tiny_model
 from textattack_rift.training.args import RiftArgs
 from textattack_rift.training.objectives import ProjectionHeads
-from textattack_rift.training.step import rift_training_loss
+from textattack_rift.training.step import rift_training_loss, training_backward
 from textattack_rift.training.teacher import make_teacher
 
 torch.set_num_threads(1)
@@ -481,9 +481,13 @@ ddp_model.train()
 batch = hand_batch()
 batch.labels = torch.tensor([1, 1])  # class 0 absent: its heads get zero gradients, yet DDP must not stall
 for step in range(2):
-    loss, logs = rift_training_loss(ddp_model, batch, args, heads=ddp_heads, teacher=teacher,
-                                    generator=torch.Generator().manual_seed(rank))
-    loss.backward()
+    if sys.argv[2] == "two-pass":  # the trainer's step: two backward passes, the first under no_sync
+        training_backward(ddp_model, batch, args, heads=ddp_heads, teacher=teacher,
+                          generator=torch.Generator().manual_seed(rank))
+    else:
+        loss, logs = rift_training_loss(ddp_model, batch, args, heads=ddp_heads, teacher=teacher,
+                                        generator=torch.Generator().manual_seed(rank))
+        loss.backward()
 grads = {"cls": model.classifier.weight.grad, "emb": model.get_input_embeddings().weight.grad,
          "head": heads.student[1][0].weight.grad}
 torch.save(grads, sys.argv[1] + f"/grads{rank}.pt")
@@ -491,7 +495,8 @@ dist.destroy_process_group()
 """
 
 
-def test_rift_step_under_distributed_data_parallel(tmp_path):
+@pytest.mark.parametrize("mode", ["one-graph", "two-pass"])
+def test_rift_step_under_distributed_data_parallel(tmp_path, mode):
     """Two gloo ranks: wrapped classifier and heads, one forward per backward, identical reduced gradients."""
     import os
     import socket
@@ -505,7 +510,7 @@ def test_rift_step_under_distributed_data_parallel(tmp_path):
     here = Path(__file__).resolve().parent
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
            "PYTHONPATH": os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], env={**env, "RANK": str(r)},
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path), mode], env={**env, "RANK": str(r)},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
     outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(outputs)

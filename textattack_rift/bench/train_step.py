@@ -49,11 +49,13 @@ KINDS = ("plain", "rift", "released")
 class Variant:
     """One kind of training step.
 
-    kind: ``plain`` (CE only), ``rift`` (``step.rift_training_loss`` with ``args``) or ``released``
-        (``released_variant.released_training_loss``; ``param_grads`` False restricts its inner gradient
-        to the combination logits).
+    kind: ``plain`` (CE only), ``rift`` (``step.training_backward`` with ``args``, the trainer's two-pass
+        step) or ``released`` (``released_variant.released_training_loss``; ``param_grads`` False
+        restricts its inner gradient to the combination logits).
     reference_padding: the batch is padded to the reference length instead of to its longest sentence.
     bf16: the step runs under bf16 autocast (``--bf16-compare`` adds a bf16 copy of every variant).
+    one_graph: a ``rift`` step computed as one graph over the clean and adversarial rows
+        (``step.rift_training_loss``, then one backward): the step before the two-pass change, same gradient.
     """
 
     name: str
@@ -63,6 +65,7 @@ class Variant:
     reference_padding: bool = False
     param_grads: bool = True
     bf16: bool = False
+    one_graph: bool = False
 
     @property
     def warm(self) -> bool:
@@ -77,6 +80,7 @@ class Variant:
             "reference_padding": self.reference_padding,
             "param_grads": self.param_grads,
             "bf16": self.bf16,
+            "one_graph": self.one_graph,
         }
 
     @classmethod
@@ -92,6 +96,10 @@ def default_variants(adv_steps: int = 10, short_steps: int = 2, short_lr: float 
         Variant("plain", "plain", "fine-tuning step: CE forward + backward + AdamW"),
         Variant("plain@64", "plain", "the same, padded to 64 tokens", reference_padding=True),
         Variant("rift", "rift", f"RIFT, {adv_steps} fresh adversary steps", RiftArgs(adv_steps=adv_steps)),
+        Variant(
+            "rift-one-graph", "rift", "the same as one graph over clean + adversarial rows (before the two-pass step)",
+            RiftArgs(adv_steps=adv_steps), one_graph=True,
+        ),
         Variant("rift-gamma0", "rift", "gamma=0: ASCC adversarial training", RiftArgs(adv_steps=adv_steps, gamma=0.0)),
         Variant(
             "released@64", "released", "released script's algorithm, padded to 64",
@@ -190,24 +198,27 @@ class StepRunner:
 
     def step(self, variant: Variant) -> None:
         from textattack_rift.bench.released_variant import released_training_loss
-        from textattack_rift.training.step import rift_training_loss
+        from textattack_rift.training.step import rift_training_loss, training_backward
 
         batch = self.batch_for(variant)
-        with self._autocast(variant):
-            if variant.kind == "plain":
-                kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": batch.labels}
-                if batch.token_type_ids is not None:
-                    kwargs["token_type_ids"] = batch.token_type_ids
-                loss = self.model(**kwargs).loss
-            elif variant.kind == "rift":
-                loss, _ = rift_training_loss(
-                    self.model, batch, variant.args, heads=self.heads, teacher=self.teacher, store=self.stores.get(variant.name)
-                )
-            else:
-                loss, _ = released_training_loss(
-                    self.model, batch, variant.args, heads=self.heads, teacher=self.teacher, param_grads=variant.param_grads
-                )
-        loss.backward()
+        parts = {"heads": self.heads, "teacher": self.teacher}
+        if variant.kind == "rift" and not variant.one_graph:  # the trainer's step: it back-propagates itself
+            training_backward(
+                self.model, batch, variant.args, store=self.stores.get(variant.name), autocast=lambda: self._autocast(variant),
+                **parts,
+            )
+        else:
+            with self._autocast(variant):
+                if variant.kind == "plain":
+                    kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "labels": batch.labels}
+                    if batch.token_type_ids is not None:
+                        kwargs["token_type_ids"] = batch.token_type_ids
+                    loss = self.model(**kwargs).loss
+                elif variant.kind == "rift":
+                    loss, _ = rift_training_loss(self.model, batch, variant.args, store=self.stores.get(variant.name), **parts)
+                else:
+                    loss, _ = released_training_loss(self.model, batch, variant.args, param_grads=variant.param_grads, **parts)
+            loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 

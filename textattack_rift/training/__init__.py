@@ -29,6 +29,7 @@ _LAZY = {
     "run_adversary": "textattack_rift.training.step",
     "make_store": "textattack_rift.training.step",
     "rift_training_loss": "textattack_rift.training.step",
+    "training_backward": "textattack_rift.training.step",
 }
 
 __all__ = list(_LAZY)

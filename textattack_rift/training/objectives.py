@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from textattack_rift.training.args import MI_ANCHORS, RiftArgs
 
+LOSS_TERMS = ("ce", "kl", "mi", "l2")  # L's terms, in the order they are computed and logged
 # Architectures whose classifier reads the last real token, not the first: the [CLS] choice below
 # would silently pick the wrong feature for them.
 _LAST_TOKEN_POOLING = frozenset({"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "opt", "bloom", "qwen2"})
@@ -206,24 +207,28 @@ def rift_loss(
     heads: nn.Module | None = None,
     encoder: nn.Module | None = None,
     pretrained: nn.Module | None = None,
+    only: tuple[str, ...] = LOSS_TERMS,
 ) -> tuple[Tensor, dict[str, float]]:
     """Total RIFT loss and the per-term values (floats, unweighted) plus ``loss`` for logging.
 
-    Terms with weight 0 are not computed and not logged. Raises NonFiniteLossError naming the term when
-    one is NaN/inf (the one device sync also serves the logging).
+    Terms with weight 0 are not computed and not logged; ``only`` restricts the sum to some of
+    ``LOSS_TERMS`` (the two-pass step computes the adversarial and the clean terms separately).
+    Raises NonFiniteLossError naming the term when one is NaN/inf (the one device sync also serves the logging).
     """
+    weights = term_weights(args)
+    wanted = {name for name in only if weights[name] > 0}
     terms: dict[str, tuple[float, Tensor]] = {}
-    if args.ce_weight > 0:
+    if "ce" in wanted:
         terms["ce"] = (args.ce_weight, F.cross_entropy(clean_logits.float(), labels))
-    if args.beta > 0:
+    if "kl" in wanted:
         _require("kl", "beta", adv_logits=adv_logits)
         terms["kl"] = (args.beta, kl_divergence(clean_logits, adv_logits))
-    if args.gamma > 0:
+    if "mi" in wanted:
         _require("mi", "gamma", student_feats=student_feats, teacher_feats=teacher_feats, heads=heads)
         terms["mi"] = (
             args.gamma, conditional_info_nce(student_feats, teacher_feats, labels, heads, args.temperature, args.mi_anchor)
         )
-    if args.l2_to_pretrained > 0:
+    if "l2" in wanted:
         _require("l2", "l2_to_pretrained", encoder=encoder, pretrained=pretrained)
         terms["l2"] = (args.l2_to_pretrained, l2_to_pretrained(encoder, pretrained))
     total = sum(weight * value for weight, value in terms.values())
@@ -235,8 +240,18 @@ def rift_loss(
                 f"RIFT loss term {name!r} is {value} (weight {weight:g}); check the inputs, learning rate and precision"
             )
         logs[name] = value
-    logs["loss"] = sum(weight * logs[name] for name, (weight, _) in terms.items())
+    logs["loss"] = weighted_total(args, logs)
     return total, logs
+
+
+def term_weights(args: RiftArgs) -> dict[str, float]:
+    """Each of ``LOSS_TERMS`` with its weight in L."""
+    return {"ce": args.ce_weight, "kl": args.beta, "mi": args.gamma, "l2": args.l2_to_pretrained}
+
+
+def weighted_total(args: RiftArgs, logs: dict[str, float]) -> float:
+    """L's value from logged (unweighted) term values; terms absent from ``logs`` count 0."""
+    return sum(weight * logs[name] for name, weight in term_weights(args).items() if name in logs)
 
 
 def _require(term: str, weight: str, **inputs) -> None:

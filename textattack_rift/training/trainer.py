@@ -43,7 +43,7 @@ from textattack_rift.training.batches import (
 from textattack_rift.training.objectives import NonFiniteLossError, ProjectionHeads
 from textattack_rift.training.reproducibility import initial_head_digest, machine_facts
 from textattack_rift.training.schedule import LR_SCHEDULES, make_scheduler
-from textattack_rift.training.step import make_store, rift_training_loss
+from textattack_rift.training.step import make_store, rift_training_loss, training_backward
 from textattack_rift.training.teacher import make_teacher, unwrap_model
 from textattack_rift.training.validation import validation_metrics
 
@@ -155,9 +155,18 @@ class RiftTrainer(textattack.Trainer):
         return eval_loader(dataset, self.builder, batch_size)
 
     def training_step(self, model, tokenizer, batch):
-        """The RIFT loss of one batch: returns (loss, logs) — logs hold every term and batch accuracies."""
+        """The RIFT loss of one batch as one graph: returns (loss, logs) — logs hold every term and batch
+        accuracies. The loop calls ``training_backward`` instead (same gradient, less memory), unless a
+        subclass overrides this hook, whose loss it then back-propagates."""
         return rift_training_loss(
             model, batch.to(self.ctx.device), self.rift_args, heads=self.heads, teacher=self.teacher, store=self.store
+        )
+
+    def training_backward(self, model, batch, scale: float) -> dict:
+        """Back-propagate ``scale`` * the RIFT loss of one batch; returns its logs (``step.training_backward``)."""
+        return training_backward(
+            model, batch.to(self.ctx.device), self.rift_args, heads=self.heads, teacher=self.teacher,
+            store=self.store, scale=scale, autocast=self._autocast,
         )
 
     def evaluate(self):
@@ -290,17 +299,21 @@ class RiftTrainer(textattack.Trainer):
         torch.manual_seed(hash((seed, self.ctx.rank, step, micro)) & 0x7FFF_FFFF)
         sync = micro == accum - 1 or not self.ctx.enabled
         context = contextlib.nullcontext() if sync else train_model.no_sync()
+        own_hook = type(self).training_step is not RiftTrainer.training_step
         with context:
             try:
-                with self._autocast():
-                    loss, logs = self.training_step(train_model, tokenizer, batch)
+                if own_hook:  # a subclass's training_step: back-propagate the loss it returns
+                    with self._autocast():
+                        loss, logs = self.training_step(train_model, tokenizer, batch)
+                    (loss / accum).backward()
+                else:
+                    logs = self.training_backward(train_model, batch, 1.0 / accum)
             except NonFiniteLossError as err:
                 latest = ckpt.latest_checkpoint(Path(self.training_args.output_dir))
                 kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written yet"
                 raise RiftUserError(
                     f"training stopped at step {step + 1} (epoch {epoch}): {err}; {kept} (resume with --resume)"
                 ) from err
-            (loss / accum).backward()
         return logs
 
     def _optimizer_step(self, model, optimizer, scheduler) -> None:
