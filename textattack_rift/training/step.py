@@ -184,8 +184,13 @@ def training_backward(
     """Back-propagate ``scale`` * L of one batch into the parameters' ``.grad``; returns the logs.
 
     The logs are ``rift_training_loss``'s. Standard fine-tuning is one forward and one backward; the
-    methods with an adversary use ``two_pass_backward``. ``autocast`` wraps the forward passes.
+    methods with an adversary use ``two_pass_backward``; FreeLB++ runs its own K passes
+    (``freelb.freelb_backward``, with its own logs). ``autocast`` wraps the forward passes.
     """
+    if args.uses_freelb:
+        from textattack_rift.training.freelb import freelb_backward
+
+        return freelb_backward(model, batch, args, scale=scale, autocast=autocast)
     if not args.uses_adversary:
         with autocast():
             loss, logs = rift_training_loss(model, batch, args, teacher=teacher)
@@ -237,9 +242,11 @@ def two_pass_backward(
             if args.gamma > 0:
                 student = pooled_features(bare, outputs)
                 teacher_feats = _teacher_features(teacher, heads, batch)
+            # CE of the fixed clean logits is a constant here (no gradient); it is evaluated so that a
+            # non-finite loss is reported by the same term, in the same order, as the one-graph loss.
             adv_loss, adv_logs = rift_loss(
                 args, batch.labels, clean_target, adv_logits, student_feats=student, teacher_feats=teacher_feats,
-                heads=heads, only=("kl", "mi"),
+                heads=heads, only=("ce", "kl", "mi"),
             )
         (adv_loss * scale).backward()
     adv_logits = adv_logits.detach()
