@@ -4,6 +4,9 @@ The total loss is ``ce_weight * CE + beta * KL + gamma * MI (+ l2_to_pretrained 
 Defaults are one coherent published setting, the paper's IMDB one (beta=10, gamma=0.1): the
 single-sentence binary task this package trains by default. Recipes set the SNLI values
 (beta=5, gamma=0.7) explicitly rather than mixing the two settings here.
+
+``adversary="freelb"`` (preset ``freelb``) is the FreeLB++ baseline instead: the loss is
+``ce_weight * (1/K) sum_k CE(f(x + delta_k), y)`` with TextDefender's settings (``training.freelb``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ RIFT_ARGS_FILENAME = "rift_args.json"
 SELECT_BY = ("clean", "ascc")
 ADV_INITS = ("random", "zeros")
 MI_ANCHORS = ("teacher", "student")
+FEATURES = ("cls", "mean", "pooler")  # what S and T read from their encoders (training/features.py)
+# The training adversary: ASCC's convex combinations of synonym embeddings (the paper's), or FreeLB++'s
+# norm-bounded perturbation of the input embeddings (training/freelb.py; TextDefender's strongest defence).
+ADVERSARIES = ("ascc", "freelb")
+FREELB_NORMS = ("l2", "linf")
 # The methods the paper compares, all trained by the same loop on the same batches:
 # standard fine-tuning (CE only), ASCC adversarial training ("without MI"), RIFT, RIFT with unconditional MI.
 PRESETS: dict[str, dict] = {
@@ -27,6 +35,8 @@ PRESETS: dict[str, dict] = {
     "ascc": {"gamma": 0.0},
     "rift": {},
     "rift-unconditional": {"conditional_mi": False},
+    # FreeLB++ (Li et al. EMNLP 2021): CE under K ascent steps of an embedding perturbation, no KL/MI term.
+    "freelb": {"beta": 0.0, "gamma": 0.0, "adversary": "freelb"},
 }
 
 
@@ -46,6 +56,10 @@ class RiftArgs:
             unconditional ablation (one head pair, negatives from the whole batch).
         mi_anchor: InfoNCE's direction. "teacher" (the released script's): for each teacher feature
             T(x_i), a softmax over the students picks S(x_hat_i); "student": for each student, over the teachers.
+        feature: what the MI term reads from the student and the teacher encoder (both alike): "cls" (the
+            last layer's first-token state, the released script's choice), "mean" (the mean of the last
+            layer over the real tokens, special tokens included: how sentence-transformers encoders such as
+            MiniLM were pre-trained) or "pooler" (the encoder's pooler, tanh(W h_cls), for models that have one).
         adv_steps: Adam steps of the ASCC adversary on the combination logits (10).
         adv_lr: Adam learning rate on those logits (the released script used 1.0). Adam moves each
             logit by about adv_lr per step, so fewer steps with a larger rate (e.g. 3 steps at 3.0) is a
@@ -70,6 +84,17 @@ class RiftArgs:
             of the encoder to its pre-trained weights (an ablation the paper discusses; 0 = off).
         select_by: model selection on the validation split: "clean" accuracy or "ascc" robust accuracy
             under the ASCC attack.
+        adversary: "ascc" (the adversary above, for the KL/MI terms) or "freelb": FreeLB++ training, the
+            loss ce_weight * (1/K) sum_k CE(f(x + delta_k), y) over K ascent steps on delta
+            (``textattack_rift.training.freelb``, whose docstring gives each setting's source in
+            RockyLzy/TextDefender). Needs beta = gamma = l2_to_pretrained = 0. Model selection still
+            uses the ASCC attack (the adv_* fields) when select_by is "ascc", as for every method.
+        freelb_steps: K, forward/backward passes per batch (10: TextDefender's FreeLB++; FreeLB's code default is 5).
+        freelb_lr: ascent step size on delta, taken along the normalised gradient (0.03, TextDefender's).
+        freelb_init_mag: magnitude of delta's uniform random start (0.05); 0 starts from delta = 0.
+        freelb_max_norm: bound on each example's ||delta|| after every step (0 = none, TextDefender's
+            default; delta's norm then stays below init_mag + (K-1) * lr).
+        freelb_norm: the norm of the step and the bound, "l2" (TextDefender's default) or "linf".
     """
 
     ce_weight: float = 1.0
@@ -80,6 +105,7 @@ class RiftArgs:
     proj_dim: int = 256
     conditional_mi: bool = True
     mi_anchor: str = "teacher"
+    feature: str = "cls"
     adv_steps: int = 10
     adv_lr: float = 1.0
     adv_entropy_weight: float = 15.0
@@ -90,6 +116,12 @@ class RiftArgs:
     adv_free: bool = False
     l2_to_pretrained: float = 0.0
     select_by: str = "ascc"
+    adversary: str = "ascc"
+    freelb_steps: int = 10
+    freelb_lr: float = 0.03
+    freelb_init_mag: float = 0.05
+    freelb_max_norm: float = 0.0
+    freelb_norm: str = "l2"
 
     def __post_init__(self) -> None:
         for name in ("ce_weight", "beta", "gamma", "adv_entropy_weight", "l2_to_pretrained"):
@@ -111,6 +143,8 @@ class RiftArgs:
             raise ValueError(f"RiftArgs.select_by must be one of {SELECT_BY}, got {self.select_by!r}")
         if self.mi_anchor not in MI_ANCHORS:
             raise ValueError(f"RiftArgs.mi_anchor must be one of {MI_ANCHORS}, got {self.mi_anchor!r}")
+        if self.feature not in FEATURES:
+            raise ValueError(f"RiftArgs.feature must be one of {FEATURES}, got {self.feature!r}")
         if self.adv_init not in ADV_INITS:
             raise ValueError(f"RiftArgs.adv_init must be one of {ADV_INITS}, got {self.adv_init!r}")
         if self.adv_store_dir is not None:
@@ -119,15 +153,45 @@ class RiftArgs:
             self.adv_store_dir = os.fspath(self.adv_store_dir)
         if self.ce_weight == 0 and self.beta == 0 and self.gamma == 0 and self.l2_to_pretrained == 0:
             raise ValueError("RiftArgs: ce_weight, beta, gamma and l2_to_pretrained are all 0: nothing to train")
+        self._check_freelb()
+
+    def _check_freelb(self) -> None:
+        if self.adversary not in ADVERSARIES:
+            raise ValueError(f"RiftArgs.adversary must be one of {ADVERSARIES}, got {self.adversary!r}")
+        _check_int(self, "freelb_steps", minimum=1)
+        _check_float(self, "freelb_lr", minimum=0.0, strict=True)
+        for name in ("freelb_init_mag", "freelb_max_norm"):
+            _check_float(self, name, minimum=0.0)
+        if self.freelb_norm not in FREELB_NORMS:
+            raise ValueError(f"RiftArgs.freelb_norm must be one of {FREELB_NORMS}, got {self.freelb_norm!r}")
+        if self.adversary == "freelb":
+            others = {name: getattr(self, name) for name in ("beta", "gamma", "l2_to_pretrained") if getattr(self, name)}
+            if others:
+                given = ", ".join(f"{name}={value:g}" for name, value in others.items())
+                raise ValueError(
+                    f"RiftArgs.adversary 'freelb' trains cross-entropy under FreeLB's perturbation alone: "
+                    f"beta, gamma and l2_to_pretrained must be 0, got {given}"
+                )
+            if self.ce_weight == 0:
+                raise ValueError("RiftArgs.adversary 'freelb' needs ce_weight > 0 (its loss is the cross-entropy)")
 
     @property
     def uses_adversary(self) -> bool:
-        """True when x_hat is needed: the KL term (beta) or the MI term (gamma) is on."""
+        """True when the ASCC adversary's x_hat is needed: the KL term (beta) or the MI term (gamma) is on.
+
+        False for FreeLB, which perturbs the embeddings itself (``uses_freelb``)."""
         return self.beta > 0 or self.gamma > 0
+
+    @property
+    def uses_freelb(self) -> bool:
+        """True when the step is FreeLB++'s (``training.freelb.freelb_backward``)."""
+        return self.adversary == "freelb"
 
     @property
     def method(self) -> str:
         """Which of the compared methods these weights make (see ``PRESETS``)."""
+        if self.uses_freelb:
+            return "freelb"
         if not self.uses_adversary:
             return "standard"
         if self.gamma == 0:
