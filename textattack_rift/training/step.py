@@ -153,8 +153,8 @@ def rift_training_loss(
     clean_logits, adv_logits = outputs.logits[:size], outputs.logits[size:]
     student = teacher_feats = None
     if args.gamma > 0:
-        student = pooled_features(bare, outputs)[size:]
-        teacher_feats = _teacher_features(teacher, heads, batch)
+        student = pooled_features(bare, outputs, args.feature, batch.attention_mask.repeat(2, 1))[size:]
+        teacher_feats = _teacher_features(teacher, heads, batch, args)
     loss, logs = rift_loss(
         args,
         batch.labels,
@@ -240,8 +240,8 @@ def two_pass_backward(
             adv_logits = outputs.logits
             student = teacher_feats = None
             if args.gamma > 0:
-                student = pooled_features(bare, outputs)
-                teacher_feats = _teacher_features(teacher, heads, batch)
+                student = pooled_features(bare, outputs, args.feature, batch.attention_mask)
+                teacher_feats = _teacher_features(teacher, heads, batch, args)
             # CE of the fixed clean logits is a constant here (no gradient); it is evaluated so that a
             # non-finite loss is reported by the same term, in the same order, as the one-graph loss.
             adv_loss, adv_logs = rift_loss(
@@ -287,10 +287,10 @@ def _forward_clean(model: nn.Module, batch: RiftBatch):
     return model(**kwargs)
 
 
-def _teacher_features(teacher, heads, batch: RiftBatch) -> Tensor:
+def _teacher_features(teacher, heads, batch: RiftBatch, args: RiftArgs) -> Tensor:
     if teacher is None or heads is None:
         raise ValueError("gamma > 0 needs the frozen teacher and the projection heads")
-    return teacher_features(teacher, batch.input_ids, batch.attention_mask, batch.token_type_ids)
+    return teacher_features(teacher, batch.input_ids, batch.attention_mask, batch.token_type_ids, args.feature)
 
 
 def _with_step_logs(logs: dict, adversary: AdversaryResult, clean_logits, adv_logits, labels) -> dict[str, float]:
