@@ -118,7 +118,7 @@ BAD = [
     (lambda t: replace(t, 'dataset = "rotten_tomatoes"\n', ''), "data.dataset", ["missing required key", "a string"]),
     (lambda t: t[: t.index("[evaluation]")], "evaluation", ["missing required table"]),
     (lambda t: replace(t, "[methods.ascc]", "[methods.trades]"), "methods.trades",
-     ["unknown method 'trades'", "standard, ascc, rift, rift-unconditional, textattack-at"]),
+     ["unknown method 'trades'", "standard, ascc, rift, rift-unconditional, freelb, textattack-at"]),
     (lambda t: replace(t, "[methods.ascc]", '[methods.mine]\nmethod = "asc"'), "methods.mine.method",
      ["unknown method 'asc'", "standard, ascc, rift"]),
     (lambda t: replace(t, "num_epochs = 1", 'num_epochs = "two"'), "training.num_epochs", ["must be an integer", "'two' (string)"]),

@@ -14,9 +14,12 @@ from argparse import Namespace
 from textattack_rift.errors import RiftUserError
 from textattack_rift.training.schedule import LR_SCHEDULES
 from textattack_rift.integration.threat_args import THREAT_DESTS, add_threat_model_arguments, threat_model_from_args
-from textattack_rift.training.args import ADV_INITS, MI_ANCHORS, PRESETS, SELECT_BY, RiftArgs
+from textattack_rift.training.args import (
+    ADV_INITS, ADVERSARIES, FEATURES, FREELB_NORMS, MI_ANCHORS, PRESETS, SELECT_BY, RiftArgs,
+)
 
-_CHOICES = {"select_by": SELECT_BY, "adv_init": ADV_INITS, "mi_anchor": MI_ANCHORS}
+_CHOICES = {"select_by": SELECT_BY, "adv_init": ADV_INITS, "mi_anchor": MI_ANCHORS, "adversary": ADVERSARIES,
+            "freelb_norm": FREELB_NORMS, "feature": FEATURES}
 _OWN = ("rift", "rift_method", "rift_max_steps", "rift_eval_steps", "rift_max_candidates", "rift_bf16",
         "rift_name", "rift_no_register", "resume", "rift_lr_schedule")
 # --num-warmup-steps on the --rift path when not given: the recipes' ratio, not TextAttack's 500 steps
@@ -36,7 +39,8 @@ def add_arguments(group) -> None:
     group.add_argument("--rift", action="store_true", help="train with RIFT (textattack-rift's loop) instead of the stock trainer")
     group.add_argument(
         "--rift-method", choices=tuple(PRESETS), default="rift",
-        help="preset of a compared method: standard (CE only), ascc (gamma 0), rift, rift-unconditional",
+        help="preset of a compared method: standard (CE only), ascc (gamma 0), rift, rift-unconditional, "
+        "freelb (FreeLB++: CE under a K-step embedding perturbation, --rift-freelb-*)",
     )
     defaults = RiftArgs()
     for f in dataclasses.fields(RiftArgs):
