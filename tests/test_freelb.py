@@ -457,3 +457,74 @@ def test_same_seed_same_freelb_run(tiny_bert_dir, data, tmp_path):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     assert any(not torch.equal(a[k], v) for k, v in _weights(tiny_bert_dir).items() if k in a)
+
+
+# -- several processes --------------------------------------------------------------------------------
+
+DDP_WORKER = """
+import copy, sys
+import torch
+import torch.distributed as dist
+import textattack_rift  # noqa: F401
+from torch.nn.parallel import DistributedDataParallel as DDP
+from test_training_core import hand_batch, tiny_model
+from textattack_rift.training.args import RiftArgs
+from textattack_rift.training.freelb import freelb_backward
+
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+args = RiftArgs.preset("freelb", freelb_steps=3)
+model = tiny_model(dropout=0.1)
+batch = hand_batch()
+batch.labels = torch.tensor([rank, 1 - rank])
+
+# this rank's own FreeLB gradient, without DDP, from the seed the DDP pass will use
+alone = copy.deepcopy(model).train()
+torch.manual_seed(rank)
+freelb_backward(alone, batch, args)
+expected = {n: p.grad.clone() for n, p in alone.named_parameters() if p.grad is not None}
+for grad in expected.values():
+    dist.all_reduce(grad)
+    grad /= world
+
+ddp = DDP(model)  # strict: find_unused_parameters=False
+ddp.train()
+unsynced = []
+real_no_sync = ddp.no_sync
+def counting_no_sync():
+    unsynced.append(1)
+    return real_no_sync()
+ddp.no_sync = counting_no_sync
+torch.manual_seed(rank)
+logs = freelb_backward(ddp, batch, args)
+assert len(unsynced) == args.freelb_steps - 1, unsynced  # every backward but the last
+got = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+assert got.keys() == expected.keys()
+for name, grad in expected.items():
+    assert torch.allclose(got[name], grad, rtol=1e-4, atol=1e-6), name
+torch.save(got, sys.argv[1] + f"/grads{rank}.pt")
+dist.destroy_process_group()
+"""
+
+
+def test_freelb_under_distributed_data_parallel(tmp_path):
+    """Two gloo ranks: K-1 backwards under no_sync, one all-reduce of the K passes' gradient (the mean of the ranks')."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "worker.py"
+    script.write_text(DDP_WORKER)
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
+           "PYTHONPATH": os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
+    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], env={**env, "RANK": str(r)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
+    outputs = [p.communicate(timeout=180)[0].decode() for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n".join(outputs)
+    g0, g1 = (torch.load(tmp_path / f"grads{r}.pt") for r in range(2))
+    for name in g0:
+        assert torch.allclose(g0[name], g1[name]), name
+    assert g0["bert.embeddings.word_embeddings.weight"].abs().sum() > 0
