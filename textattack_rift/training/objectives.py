@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from textattack_rift.training.args import MI_ANCHORS, RiftArgs
+from textattack_rift.training.features import pool_features
+from textattack_rift.training.teacher import encoder_of
 
 LOSS_TERMS = ("ce", "kl", "mi", "l2")  # L's terms, in the order they are computed and logged
 # Architectures whose classifier reads the last real token, not the first: the [CLS] choice below
@@ -39,13 +41,14 @@ def kl_divergence(clean_logits: Tensor, adv_logits: Tensor, detach_clean: bool =
     return (log_p.exp() * (log_p - log_q)).sum(-1).mean()
 
 
-def pooled_features(model: nn.Module, outputs) -> Tensor:
-    """The first-token ([CLS] / <s>) state of the last encoder layer, [B,H].
+def pooled_features(model: nn.Module, outputs, feature: str = "cls", attention_mask: Tensor | None = None) -> Tensor:
+    """S: the student's ``feature`` (``RiftArgs.feature``) from the last encoder layer, [B,H].
 
-    That state is what a BERT/RoBERTa classification head reads (BERT's pooler and RoBERTa's head both
-    start from it), and it is taken from ``outputs`` of the SAME forward pass that produced the logits:
-    call a sequence-classification model with ``output_hidden_states=True``; a bare encoder's
-    ``last_hidden_state`` works as is. ``model`` is used to refuse last-token-pooling architectures.
+    The default first-token ([CLS] / <s>) state is what a BERT/RoBERTa classification head reads (BERT's
+    pooler and RoBERTa's head both start from it). The states are taken from ``outputs`` of the SAME
+    forward pass that produced the logits: call a sequence-classification model with
+    ``output_hidden_states=True``; a bare encoder's ``last_hidden_state`` works as is. ``mean`` needs
+    ``attention_mask``. ``model`` is used to refuse last-token-pooling architectures and to find the pooler.
     """
     config = getattr(model, "config", None)
     model_type = getattr(config, "model_type", None)
@@ -60,7 +63,9 @@ def pooled_features(model: nn.Module, outputs) -> Tensor:
         last = getattr(outputs, "last_hidden_state", None)
         if last is None:
             raise ValueError("pooled_features needs hidden states: call the model with output_hidden_states=True")
-    return last[:, 0]
+    if feature == "mean" and attention_mask is None:
+        raise ValueError("pooled_features: feature 'mean' needs the attention mask")
+    return pool_features(last, attention_mask, feature, encoder_of(model))
 
 
 def _mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:

@@ -29,13 +29,19 @@ def make_teacher(model: nn.Module) -> nn.Module:
 
 
 def teacher_features(
-    teacher: nn.Module, input_ids: Tensor, attention_mask: Tensor, token_type_ids: Tensor | None = None
+    teacher: nn.Module,
+    input_ids: Tensor,
+    attention_mask: Tensor,
+    token_type_ids: Tensor | None = None,
+    feature: str = "cls",
 ) -> Tensor:
-    """T(x): the frozen encoder's last-layer first-token state on the clean input, one no-grad pass, [B,H]."""
+    """T(x): the frozen encoder's ``feature`` (``RiftArgs.feature``) on the clean input, one no-grad pass, [B,H]."""
+    from textattack_rift.training.features import pool_features
+
     if teacher.training:  # a trainer's model.train() must not turn dropout on in T
         teacher.eval()
     kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
     if token_type_ids is not None:
         kwargs["token_type_ids"] = token_type_ids
     with torch.no_grad():
-        return teacher(**kwargs).last_hidden_state[:, 0]
+        return pool_features(teacher(**kwargs).last_hidden_state, attention_mask, feature, teacher)

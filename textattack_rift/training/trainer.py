@@ -40,11 +40,12 @@ from textattack_rift.training.batches import (
     eval_loader,
     train_loader,
 )
+from textattack_rift.training.features import has_pooler
 from textattack_rift.training.objectives import NonFiniteLossError, ProjectionHeads
 from textattack_rift.training.reproducibility import initial_head_digest, machine_facts
 from textattack_rift.training.schedule import LR_SCHEDULES, make_scheduler
 from textattack_rift.training.step import make_store, rift_training_loss, training_backward
-from textattack_rift.training.teacher import make_teacher, unwrap_model
+from textattack_rift.training.teacher import encoder_of, make_teacher, unwrap_model
 from textattack_rift.training.validation import validation_metrics
 
 logger = textattack.shared.logger
@@ -423,6 +424,12 @@ class RiftTrainer(textattack.Trainer):
                 f"--rift-gamma {self.rift_args.gamma:g} needs at least two classes (the MI term is conditioned on the "
                 f"label), but the training data has only label {classes}; use --rift-gamma 0 or more data"
             )
+        if self.rift_args.gamma > 0 and self.rift_args.feature == "pooler":
+            if not has_pooler(encoder_of(model)):
+                raise RiftUserError(
+                    f"--rift-feature pooler: this {type(model).__name__}'s encoder has no pooler layer; "
+                    "use --rift-feature cls or mean"
+                )
         per_class = self.training_args.per_device_train_batch_size // max(len(classes), 1)
         if self.rift_args.gamma > 0 and self.rift_args.conditional_mi and per_class < 2:
             raise RiftUserError(
