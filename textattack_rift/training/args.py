@@ -24,7 +24,6 @@ SELECT_BY = ("clean", "ascc")
 ADV_INITS = ("random", "zeros")
 MI_ANCHORS = ("teacher", "student")
 FEATURES = ("cls", "mean", "pooler")  # what S and T read from their encoders (training/features.py)
-FEATURES = ("cls", "mean", "pooler")  # what S and T read from their encoders (training/features.py)
 # The training adversary: ASCC's convex combinations of synonym embeddings (the paper's), or FreeLB++'s
 # norm-bounded perturbation of the input embeddings (training/freelb.py; TextDefender's strongest defence).
 ADVERSARIES = ("ascc", "freelb")
@@ -57,10 +56,6 @@ class RiftArgs:
             unconditional ablation (one head pair, negatives from the whole batch).
         mi_anchor: InfoNCE's direction. "teacher" (the released script's): for each teacher feature
             T(x_i), a softmax over the students picks S(x_hat_i); "student": for each student, over the teachers.
-        feature: what the MI term reads from the student and the teacher encoder (both alike): "cls" (the
-            last layer's first-token state, the released script's choice), "mean" (the mean of the last
-            layer over the real tokens, special tokens included: how sentence-transformers encoders such as
-            MiniLM were pre-trained) or "pooler" (the encoder's pooler, tanh(W h_cls), for models that have one).
         feature: what the MI term reads from the student and the teacher encoder (both alike): "cls" (the
             last layer's first-token state, the released script's choice), "mean" (the mean of the last
             layer over the real tokens, special tokens included: how sentence-transformers encoders such as
@@ -111,7 +106,6 @@ class RiftArgs:
     conditional_mi: bool = True
     mi_anchor: str = "teacher"
     feature: str = "cls"
-    feature: str = "cls"
     adv_steps: int = 10
     adv_lr: float = 1.0
     adv_entropy_weight: float = 15.0
@@ -149,8 +143,6 @@ class RiftArgs:
             raise ValueError(f"RiftArgs.select_by must be one of {SELECT_BY}, got {self.select_by!r}")
         if self.mi_anchor not in MI_ANCHORS:
             raise ValueError(f"RiftArgs.mi_anchor must be one of {MI_ANCHORS}, got {self.mi_anchor!r}")
-        if self.feature not in FEATURES:
-            raise ValueError(f"RiftArgs.feature must be one of {FEATURES}, got {self.feature!r}")
         if self.feature not in FEATURES:
             raise ValueError(f"RiftArgs.feature must be one of {FEATURES}, got {self.feature!r}")
         if self.adv_init not in ADV_INITS:
