@@ -19,14 +19,19 @@ itself. Words and their positions are defined the way TextAttack's attacks defin
   has synonyms; candidates that tokenise like the word itself, contain the unknown token, or repeat an
   earlier candidate's ids are skipped, and at most K - 1 are kept.
 
-Candidate token ids are computed once per (synonym set, tokenizer), in one batched call, and shared by
-every builder using that tokenizer; a batch then calls the tokenizer once for its texts and only for
-word forms it has never seen (capitalised forms, for a cased tokenizer).
+Candidate token ids are computed once per (synonym set, tokenizer content), in one batched call, and
+shared by every builder whose tokenizer gives the same ids: two tokenizer objects loaded from the same
+files (the three models of one run, a trainer and the ASCC attack) share one table instead of
+tokenising the whole synonym set again (about 4 s for WordNet's 67k words on one CPU core). A batch
+then calls the tokenizer once for its texts and only for word forms it has never seen (capitalised
+forms, for a cased tokenizer).
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import weakref
 from dataclasses import dataclass, fields
 from typing import Sequence
@@ -40,10 +45,46 @@ from textattack_rift.threat.words import split_words, word_spans
 
 DEFAULT_MAX_CANDIDATES = 9  # slot 0 + up to 8 synonyms, the counter-fitted table's maximum
 
-# tokenizer -> {string: token ids}; weak so that a discarded tokenizer frees its cache
-_FORM_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-# tokenizer -> fingerprints of the synonym sets already tokenised for it
-_PRECOMPUTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+class _FormCache(dict):
+    """``{string: token ids}`` of one tokenizer content; ``precomputed``: the fingerprints of the synonym
+    sets already tokenised into it. (A dict subclass, so that it can be held weakly.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.precomputed: set[str] = set()
+
+
+# tokenizer content (``tokenizer_identity``) -> its form cache, while some tokenizer of that content lives
+_FORM_CACHES: "weakref.WeakValueDictionary[str, _FormCache]" = weakref.WeakValueDictionary()
+# tokenizer -> the form cache of its content when last seen (keeps the cache alive with the tokenizer)
+_TOKENIZER_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def tokenizer_identity(tokenizer) -> str:
+    """A digest of what decides the ids a fast tokenizer gives a string: its class, its Rust tokenizer's
+    serialisation (normaliser, pre-tokeniser, vocabulary and merges, added tokens, post-processor) and
+    ``split_special_tokens``; not the truncation and padding state, which every call sets for itself.
+    Computed afresh for each builder (a few ms), so a tokenizer changed in place (``add_tokens``) gets
+    a cache of its own instead of ids tokenised before the change."""
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    state.pop("truncation", None)
+    state.pop("padding", None)
+    kind = type(tokenizer).__module__ + "." + type(tokenizer).__qualname__
+    split = bool(getattr(tokenizer, "split_special_tokens", False))
+    blob = json.dumps([kind, split, state], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _form_cache(tokenizer) -> _FormCache:
+    identity = tokenizer_identity(tokenizer)
+    cache = _FORM_CACHES.get(identity)
+    if cache is None:
+        cache = _FormCache()
+        _FORM_CACHES[identity] = cache
+    _TOKENIZER_CACHES[tokenizer] = cache
+    return cache
 
 
 @dataclass
@@ -109,7 +150,7 @@ class CandidateBuilder:
         self.pad_id = int(tokenizer.pad_token_id)
         self.unk_id = tokenizer.unk_token_id
         self.forms_tokenized = 0  # word forms tokenised by this builder after precomputation (for tests)
-        self._forms = _FORM_CACHES.setdefault(tokenizer, {})
+        self._forms = _form_cache(tokenizer)
         self._case_folded = self._probe_case_folding()
         self._space_sensitive = self._probe_space_sensitivity()
         self._entries: dict[tuple[str, bool], tuple[tuple[int, ...], list[tuple[int, ...]]] | None] = {}
@@ -143,7 +184,7 @@ class CandidateBuilder:
 
     def _precompute(self) -> None:
         synonyms = self.threat_model.synonyms
-        done = _PRECOMPUTED.setdefault(self.tokenizer, set())
+        done = self._forms.precomputed
         if synonyms.fingerprint in done:
             return
         forms = set()
