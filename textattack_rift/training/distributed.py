@@ -6,6 +6,7 @@ CUDA uses NCCL (one device per local rank), CPU uses gloo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -72,3 +73,8 @@ def setup(prefer_cuda: bool = True) -> DistContext:
         dist.init_process_group(backend="nccl" if cuda else "gloo")
         owns = True
     return DistContext(rank=rank, world_size=world_size, local_rank=local_rank, device=device, owns_group=owns)
+
+
+def unsynced(model: torch.nn.Module):
+    """DDP's ``no_sync`` for a backward that is not the step's last; nothing for a bare model."""
+    return model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext()

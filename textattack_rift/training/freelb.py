@@ -71,6 +71,7 @@ from torch import Tensor, nn
 
 from textattack_rift.training.adversary import forward_embeds
 from textattack_rift.training.args import FREELB_NORMS, RiftArgs
+from textattack_rift.training.distributed import unsynced
 from textattack_rift.training.objectives import NonFiniteLossError
 from textattack_rift.training.teacher import unwrap_model
 
@@ -137,10 +138,6 @@ def ascent_step(
     return moved.to(delta.dtype)
 
 
-def _unsynced(model: nn.Module):
-    """DDP's ``no_sync`` for a backward that is not the batch's last; nothing for a bare model."""
-    return model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext()
-
 
 def freelb_backward(
     model: nn.Module,
@@ -167,7 +164,7 @@ def freelb_backward(
     first_logits = last_logits = None
     for k in range(steps):
         last = k == steps - 1
-        with contextlib.nullcontext() if last else _unsynced(model):
+        with contextlib.nullcontext() if last else unsynced(model):
             embeds = embedding(batch.input_ids)  # a new lookup per pass: the last backward freed the old graph
             if delta is None:
                 delta = initial_delta(embeds, batch.attention_mask, args.freelb_init_mag, args.freelb_norm)

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from textattack_rift.training.adversary import AdversaryResult, ascc_adversary, forward_embeds, soft_embeddings
 from textattack_rift.training.args import RiftArgs
+from textattack_rift.training.distributed import unsynced
 from textattack_rift.training.objectives import pooled_features, rift_loss, weighted_total
 from textattack_rift.training.store import WarmStartStore
 from textattack_rift.training.teacher import encoder_of, teacher_features, unwrap_model
@@ -229,7 +230,7 @@ def two_pass_backward(
     with torch.no_grad(), autocast():
         clean_target = _forward_clean(bare, batch).logits.detach()
 
-    with _unsynced(model):
+    with unsynced(model):
         with autocast():
             adv_embeds = soft_embeddings(bare, batch.candidate_ids, adversary.token_weights)
             embedding_dtype = bare.get_input_embeddings().weight.dtype  # as the clean rows' lookup gives
@@ -299,10 +300,6 @@ def _with_step_logs(logs: dict, adversary: AdversaryResult, clean_logits, adv_lo
     logs["adv_acc"] = batch_accuracy(adv_logits, labels)
     return logs
 
-
-def _unsynced(model: nn.Module):
-    """DDP's ``no_sync`` for a backward that is not the step's last; nothing for a bare model."""
-    return model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext()
 
 
 def _rng_state(device: torch.device) -> tuple:
