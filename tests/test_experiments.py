@@ -19,7 +19,7 @@ from textattack_rift.experiments import recipe as rc
 from textattack_rift.experiments import report as rp
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("rotten_tomatoes-minilm", "imdb-bert", "snli-bert", "sst2-bert")
+SHIPPED = ("rotten_tomatoes-minilm", "rotten_tomatoes-minilm-full", "imdb-bert", "snli-bert", "sst2-bert")
 
 GOOD = """
 description = "test recipe"
