@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import gc
 import weakref
 
 import pytest
@@ -67,11 +69,39 @@ def test_two_tokenizers_loaded_from_the_same_files_share_one_table(minilm_dir, m
     assert builder._forms is CandidateBuilder(threat, first)._forms
 
     shared = builder(TEXTS)
-    monkeypatch.setattr(candidates, "_FORM_CACHES", weakref.WeakValueDictionary())
+    monkeypatch.setattr(candidates, "_FORM_CACHES", collections.OrderedDict())
     monkeypatch.setattr(candidates, "_TOKENIZER_CACHES", weakref.WeakKeyDictionary())
     fresh = CandidateBuilder(threat, _load(minilm_dir))(TEXTS)  # nothing shared: computed afresh
     assert _same(shared, fresh) and _same(built_first, fresh)
     assert bool(fresh.candidate_mask[..., 1:].any())
+
+
+def test_the_table_outlives_a_discarded_tokenizer(minilm_dir, monkeypatch):
+    """`run` evaluates its models one after the other, each loading its own tokenizer and dropping it
+    before the next: the next one still finds the table."""
+    threat = _threat()
+    first = _load(minilm_dir)
+    table = weakref.ref(CandidateBuilder(threat, first)._forms)  # nothing of the test holds it
+    probe = weakref.ref(first)
+    del first
+    gc.collect()
+    assert probe() is None
+    second = _load(minilm_dir)
+    calls = _counting_calls(monkeypatch, second)
+    builder = CandidateBuilder(threat, second)
+    monkeypatch.undo()
+    assert table() is not None and builder._forms is table()
+    assert not [c for c in calls if isinstance(c, list) and "snarkle" in c]
+
+
+def test_only_the_last_few_contents_are_kept_after_their_tokenizers(minilm_dir, monkeypatch):
+    monkeypatch.setattr(candidates, "_FORM_CACHES", collections.OrderedDict())
+    threat = _threat()
+    for k in range(candidates.KEEP_CONTENTS + 2):
+        tokenizer = _load(minilm_dir)
+        tokenizer.add_tokens([f"extra{k}"])  # another content each time
+        CandidateBuilder(threat, tokenizer)
+    assert len(candidates._FORM_CACHES) == candidates.KEEP_CONTENTS
 
 
 def test_a_tokenizer_changed_in_place_gets_ids_of_its_new_content(minilm_dir):

@@ -30,6 +30,7 @@ forms, for a cased tokenizer).
 from __future__ import annotations
 
 import bisect
+import collections
 import hashlib
 import json
 import weakref
@@ -48,17 +49,22 @@ DEFAULT_MAX_CANDIDATES = 9  # slot 0 + up to 8 synonyms, the counter-fitted tabl
 
 
 class _FormCache(dict):
-    """``{string: token ids}`` of one tokenizer content; ``precomputed``: the fingerprints of the synonym
-    sets already tokenised into it. (A dict subclass, so that it can be held weakly.)"""
+    """``{string: token ids}`` of one tokenizer content (``identity``); ``precomputed``: the fingerprints
+    of the synonym sets already tokenised into it."""
 
-    def __init__(self):
+    def __init__(self, identity: str):
         super().__init__()
+        self.identity = identity
         self.precomputed: set[str] = set()
 
 
-# tokenizer content (``tokenizer_identity``) -> its form cache, while some tokenizer of that content lives
-_FORM_CACHES: "weakref.WeakValueDictionary[str, _FormCache]" = weakref.WeakValueDictionary()
-# tokenizer -> the form cache of its content when last seen (keeps the cache alive with the tokenizer)
+# The tables of the last few tokenizer contents, kept after their tokenizers are gone: `run` evaluates
+# its models one after the other, each with a tokenizer of its own that is discarded before the next
+# is loaded; a weak table would die with each of them. A few, because one table (WordNet's 67k words)
+# holds about 10 MB.
+KEEP_CONTENTS = 4
+_FORM_CACHES: "collections.OrderedDict[str, _FormCache]" = collections.OrderedDict()
+# tokenizer -> its table, so that a living tokenizer keeps its table even when the others pushed it out
 _TOKENIZER_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -67,7 +73,7 @@ def tokenizer_identity(tokenizer) -> str:
     serialisation (normaliser, pre-tokeniser, vocabulary and merges, added tokens, post-processor) and
     ``split_special_tokens``; not the truncation and padding state, which every call sets for itself.
     Computed afresh for each builder (a few ms), so a tokenizer changed in place (``add_tokens``) gets
-    a cache of its own instead of ids tokenised before the change."""
+    a table of its own instead of ids tokenised before the change."""
     state = json.loads(tokenizer.backend_tokenizer.to_str())
     state.pop("truncation", None)
     state.pop("padding", None)
@@ -79,10 +85,14 @@ def tokenizer_identity(tokenizer) -> str:
 
 def _form_cache(tokenizer) -> _FormCache:
     identity = tokenizer_identity(tokenizer)
-    cache = _FORM_CACHES.get(identity)
+    held = _TOKENIZER_CACHES.get(tokenizer)
+    cache = held if held is not None and held.identity == identity else _FORM_CACHES.get(identity)
     if cache is None:
-        cache = _FormCache()
-        _FORM_CACHES[identity] = cache
+        cache = _FormCache(identity)
+    _FORM_CACHES[identity] = cache
+    _FORM_CACHES.move_to_end(identity)
+    while len(_FORM_CACHES) > KEEP_CONTENTS:
+        _FORM_CACHES.popitem(last=False)
     _TOKENIZER_CACHES[tokenizer] = cache
     return cache
 
