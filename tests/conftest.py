@@ -112,3 +112,24 @@ def tiny_lm_dir(tmp_path_factory, minilm_dir) -> Path:
     LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine spinning threads cost a lot."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def bench_data(tiny_bert_dir):
+    """Real rotten_tomatoes batches with WordNet candidates, tokenised for the tiny BERT."""
+    from transformers import AutoTokenizer
+
+    from textattack_rift.bench.train_data import BenchData
+
+    return BenchData(AutoTokenizer.from_pretrained(str(tiny_bert_dir)), "wordnet")

@@ -23,7 +23,7 @@ from textattack_rift.training.adversary import (
     word_entropy,
 )
 from textattack_rift.training.args import RiftArgs
-from textattack_rift.bench.train_data import BenchData, balanced_indices, pad_batch
+from textattack_rift.bench.train_data import balanced_indices, pad_batch
 from textattack_rift.training.objectives import ProjectionHeads, kl_divergence
 from textattack_rift.bench.released_variant import released_training_loss
 from textattack_rift.training.step import rift_training_loss
@@ -31,20 +31,7 @@ from textattack_rift.training.store import WarmStartStore
 from textattack_rift.training.teacher import make_teacher
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine spinning threads cost a lot."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def data(tiny_bert_dir):
-    from transformers import AutoTokenizer
-
-    return BenchData(AutoTokenizer.from_pretrained(str(tiny_bert_dir)), "wordnet")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_classifier(tiny_bert_dir):
@@ -59,9 +46,9 @@ def tiny_classifier(tiny_bert_dir):
 # -- the real batch -------------------------------------------------------------------------------------
 
 
-def test_real_batch_is_32_class_balanced_rotten_tomatoes_sentences_with_candidates(data):
-    batch, texts = data.batch("train", 32, seed=0)
-    split_texts, split_labels = data.split("train")
+def test_real_batch_is_32_class_balanced_rotten_tomatoes_sentences_with_candidates(bench_data):
+    batch, texts = bench_data.batch("train", 32, seed=0)
+    split_texts, split_labels = bench_data.split("train")
     assert len(texts) == 32 and batch.labels.bincount().tolist() == [16, 16]
     rows = batch.indices.tolist()
     assert len(set(rows)) == 32
@@ -73,20 +60,20 @@ def test_real_batch_is_32_class_balanced_rotten_tomatoes_sentences_with_candidat
     assert bool((per_word >= 2).any(-1).all())  # every sentence has something to perturb
     assert batch.input_ids.shape[1] == int(batch.attention_mask.sum(-1).max())  # padded to the longest
 
-    again, _ = data.batch("train", 32, seed=0)
+    again, _ = bench_data.batch("train", 32, seed=0)
     assert torch.equal(again.input_ids, batch.input_ids) and torch.equal(again.indices, batch.indices)
-    other, _ = data.batch("train", 32, seed=1)
+    other, _ = bench_data.batch("train", 32, seed=1)
     assert other.indices.tolist() != rows
 
 
-def test_fixed_padding_keeps_the_batch_and_follows_the_conventions(data):
-    batch, _ = data.batch("train", 8, seed=3)
-    padded, _ = data.batch("train", 8, seed=3, pad_to=64)
+def test_fixed_padding_keeps_the_batch_and_follows_the_conventions(bench_data):
+    batch, _ = bench_data.batch("train", 8, seed=3)
+    padded, _ = bench_data.batch("train", 8, seed=3, pad_to=64)
     t = batch.input_ids.shape[1]
     assert padded.input_ids.shape == (8, 64)
     assert torch.equal(padded.input_ids[:, :t], batch.input_ids)
     assert torch.equal(padded.candidate_mask[:, :t], batch.candidate_mask)
-    assert bool((padded.input_ids[:, t:] == data.tokenizer.pad_token_id).all())
+    assert bool((padded.input_ids[:, t:] == bench_data.tokenizer.pad_token_id).all())
     assert bool((padded.attention_mask[:, t:] == 0).all()) and bool((padded.word_index[:, t:] == -1).all())
     check_candidates(padded.input_ids, padded.candidate_ids, padded.candidate_mask, padded.word_index)
     with pytest.raises(RiftUserError, match="cannot pad"):
@@ -126,9 +113,9 @@ def _loss_and_grads(loss_fn, model, batch, args, heads, teacher, **kwargs):
     return loss.detach(), logs, inner, leaked, grads
 
 
-def test_released_variant_computes_our_loss_while_back_propagating_into_the_weights(tiny_bert_dir, data):
+def test_released_variant_computes_our_loss_while_back_propagating_into_the_weights(tiny_bert_dir, bench_data):
     model = tiny_classifier(tiny_bert_dir)
-    batch, _ = data.batch("train", 8, seed=5)
+    batch, _ = bench_data.batch("train", 8, seed=5)
     args = RiftArgs(adv_steps=3, proj_hidden_dim=16, proj_dim=8)
     teacher = make_teacher(model)
     torch.manual_seed(0)
@@ -137,7 +124,7 @@ def test_released_variant_computes_our_loss_while_back_propagating_into_the_weig
     ours = _loss_and_grads(rift_training_loss, model, batch, args, heads, teacher)
     released = _loss_and_grads(released_training_loss, model, batch, args, heads, teacher)
     logits_only = _loss_and_grads(released_training_loss, model, batch, args, heads, teacher, param_grads=False)
-    padded = pad_batch(batch, 64, data.tokenizer.pad_token_id)
+    padded = pad_batch(batch, 64, bench_data.tokenizer.pad_token_id)
     released_64 = _loss_and_grads(released_training_loss, model, padded, args, heads, teacher)
 
     for other in (released, logits_only, released_64):
@@ -155,8 +142,8 @@ def test_released_variant_computes_our_loss_while_back_propagating_into_the_weig
     assert released[2] == 2 * args.adv_steps and released_64[2] == 2 * args.adv_steps
 
 
-def test_released_variant_refuses_a_step_without_adversary(tiny_bert_dir, data):
-    batch, _ = data.batch("train", 2, seed=0)
+def test_released_variant_refuses_a_step_without_adversary(tiny_bert_dir, bench_data):
+    batch, _ = bench_data.batch("train", 2, seed=0)
     with pytest.raises(ValueError, match="always runs the adversary"):
         released_training_loss(tiny_classifier(tiny_bert_dir), batch, RiftArgs(beta=0.0, gamma=0.0))
 
@@ -175,11 +162,11 @@ def _objective(model, batch, word_logits, alpha):
         return float(kl_divergence(clean, adv) * len(clean) - alpha * word_entropy(word_logits, mask).sum() / 38400)
 
 
-def test_free_step_reuses_the_outer_gradient_to_ascend_and_store_the_logits(tiny_bert_dir, data):
+def test_free_step_reuses_the_outer_gradient_to_ascend_and_store_the_logits(tiny_bert_dir, bench_data):
     with pytest.raises(ValueError, match="adv_free needs adv_warm_start"):
         RiftArgs(adv_free=True)
     model = tiny_classifier(tiny_bert_dir)
-    batch, _ = data.batch("train", 8, seed=7)
+    batch, _ = bench_data.batch("train", 8, seed=7)
     common = dict(gamma=0.0, adv_steps=2, adv_lr=0.05, adv_warm_start=True)
     runs = {}
     for free in (False, True):
@@ -211,13 +198,13 @@ def test_free_step_reuses_the_outer_gradient_to_ascend_and_store_the_logits(tiny
 # -- the benchmark ---------------------------------------------------------------------------------------
 
 
-def test_strength_figures_share_one_reference_and_cover_every_adversary(tiny_bert_dir, data):
+def test_strength_figures_share_one_reference_and_cover_every_adversary(tiny_bert_dir, bench_data):
     from textattack_rift.bench.train_step import select_variants
     from textattack_rift.bench.strength import measure_strength
 
     variants = select_variants("rift,rift-gamma0,released@64,warm1-free,short2-lr3")
-    batch, _ = data.batch("train", 8, seed=0)
-    report = measure_strength(tiny_bert_dir, data, variants, batch=batch, visits=2, drift_steps=1, val_examples=8)
+    batch, _ = bench_data.batch("train", 8, seed=0)
+    report = measure_strength(tiny_bert_dir, bench_data, variants, batch=batch, visits=2, drift_steps=1, val_examples=8)
     figures = report["variants"]
     assert set(figures) == {"rift", "rift-gamma0", "released@64", "warm1-free", "short2-lr3"}  # no plain rows
     assert figures["rift"]["kl_ratio"] == pytest.approx(1.0)
@@ -228,10 +215,10 @@ def test_strength_figures_share_one_reference_and_cover_every_adversary(tiny_ber
     assert report["val_examples"] == 8 and report["model"] == str(tiny_bert_dir)
 
 
-def test_memory_worker_measures_a_step_in_a_fresh_process(tiny_bert_dir, data, tmp_path):
+def test_memory_worker_measures_a_step_in_a_fresh_process(tiny_bert_dir, bench_data, tmp_path):
     from textattack_rift.bench.train_step import _batch_state, default_variants, run_memory_worker
 
-    batch, _ = data.batch("train", 8, seed=0)
+    batch, _ = bench_data.batch("train", 8, seed=0)
     torch.save({"dynamic": _batch_state(batch), "reference": _batch_state(pad_batch(batch, 64, 0))}, tmp_path / "b.pt")
     plain = next(v for v in default_variants() if v.name == "plain")
     figures = run_memory_worker(plain, str(tiny_bert_dir), tmp_path / "b.pt", "cpu", False, 1, 0)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 import textattack_rift  # noqa: F401  (before transformers / textattack, as everywhere)
-from textattack_rift.bench.train_data import BenchData
+from gloo_ranks import run_two_ranks
 from textattack_rift.errors import RiftUserError
 from textattack_rift.training.args import PRESETS, RiftArgs
 from textattack_rift.training.freelb import ascent_step, delta_norms, freelb_backward, initial_delta
@@ -28,19 +28,7 @@ from textattack_rift.training.freelb import ascent_step, delta_norms, freelb_bac
 TOL = 1e-5  # float32 rounding of a rescaled norm
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def bench(tiny_bert_dir):
-    from transformers import AutoTokenizer
-
-    return BenchData(AutoTokenizer.from_pretrained(str(tiny_bert_dir)), "wordnet")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _classifier(tiny_bert_dir, dropout: float = 0.1):
@@ -132,9 +120,9 @@ def _grads(model):
      freelb_lr=0.002, freelb_init_mag=0.001)],
     ids=["l2", "linf"],
 )
-def test_every_pass_of_a_real_run_respects_the_bound_and_leaves_padding_alone(tiny_bert_dir, bench, settings):
+def test_every_pass_of_a_real_run_respects_the_bound_and_leaves_padding_alone(tiny_bert_dir, bench_data, settings):
     model = _classifier(tiny_bert_dir)
-    batch, _ = bench.batch("train", 8, seed=3)
+    batch, _ = bench_data.batch("train", 8, seed=3)
     assert bool((batch.attention_mask == 0).any())  # the batch really has padding
     args = RiftArgs.preset("freelb", freelb_steps=5, **settings)
     seen, handle = _capture_perturbations(model)
@@ -155,10 +143,10 @@ def test_every_pass_of_a_real_run_respects_the_bound_and_leaves_padding_alone(ti
     assert {"ce", "loss", "clean_acc", "adv_acc", "adv_steps", "delta_norm"} <= logs.keys() and logs["adv_steps"] == 5
 
 
-def test_unbounded_delta_grows_by_at_most_lr_per_step(tiny_bert_dir, bench):
+def test_unbounded_delta_grows_by_at_most_lr_per_step(tiny_bert_dir, bench_data):
     """TextDefender's default (max norm 0): ||delta_k|| <= init_mag + k * lr, the implied radius."""
     model = _classifier(tiny_bert_dir)
-    batch, _ = bench.batch("train", 8, seed=5)
+    batch, _ = bench_data.batch("train", 8, seed=5)
     args = RiftArgs.preset("freelb", freelb_steps=4)
     seen, handle = _capture_perturbations(model)
     model.train()
@@ -170,10 +158,10 @@ def test_unbounded_delta_grows_by_at_most_lr_per_step(tiny_bert_dir, bench):
     assert logs["delta_norm"] > args.freelb_init_mag  # it did grow
 
 
-def test_the_gradient_is_the_mean_of_the_k_passes_times_scale(tiny_bert_dir, bench):
+def test_the_gradient_is_the_mean_of_the_k_passes_times_scale(tiny_bert_dir, bench_data):
     """Dropout off: FreeLB's accumulated gradient equals (scale/K) sum_k grad CE(f(x + delta_k)) recomputed
     from the deltas the passes used; with K = 1 and no start noise it is the plain CE gradient."""
-    batch, _ = bench.batch("train", 8, seed=4)
+    batch, _ = bench_data.batch("train", 8, seed=4)
     model = _classifier(tiny_bert_dir, dropout=0.0)
     model.train()
     seen, handle = _capture_perturbations(model)
@@ -199,8 +187,8 @@ def test_the_gradient_is_the_mean_of_the_k_passes_times_scale(tiny_bert_dir, ben
         assert torch.allclose(one[name], grad, rtol=1e-4, atol=1e-7), name
 
 
-def test_same_seed_same_freelb_step(tiny_bert_dir, bench):
-    batch, _ = bench.batch("train", 8, seed=6)
+def test_same_seed_same_freelb_step(tiny_bert_dir, bench_data):
+    batch, _ = bench_data.batch("train", 8, seed=6)
     results = []
     for _ in range(2):
         model = _classifier(tiny_bert_dir)
@@ -510,21 +498,7 @@ dist.destroy_process_group()
 
 def test_freelb_under_distributed_data_parallel(tmp_path):
     """Two gloo ranks: K-1 backwards under no_sync, one all-reduce of the K passes' gradient (the mean of the ranks')."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    script = tmp_path / "worker.py"
-    script.write_text(DDP_WORKER)
-    here = Path(__file__).resolve().parent
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
-           "PYTHONPATH": os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path)], env={**env, "RANK": str(r)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
-    outputs = [p.communicate(timeout=180)[0].decode() for p in procs]
-    assert all(p.returncode == 0 for p in procs), "\n".join(outputs)
-    g0, g1 = (torch.load(tmp_path / f"grads{r}.pt") for r in range(2))
+    g0, g1 = run_two_ranks(DDP_WORKER, tmp_path)
     for name in g0:
         assert torch.allclose(g0[name], g1[name]), name
     assert g0["bert.embeddings.word_embeddings.weight"].abs().sum() > 0

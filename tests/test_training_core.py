@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import textattack_rift  # noqa: F401  (before textattack / transformers, as everywhere)
+from gloo_ranks import run_two_ranks
 from textattack_rift.training.adversary import (
     ascc_adversary,
     ascc_attack,
@@ -498,23 +499,7 @@ dist.destroy_process_group()
 @pytest.mark.parametrize("mode", ["one-graph", "two-pass"])
 def test_rift_step_under_distributed_data_parallel(tmp_path, mode):
     """Two gloo ranks: wrapped classifier and heads, one forward per backward, identical reduced gradients."""
-    import os
-    import socket
-    from pathlib import Path
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    script = tmp_path / "worker.py"
-    script.write_text(DDP_WORKER)
-    here = Path(__file__).resolve().parent
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": "2",
-           "PYTHONPATH": os.pathsep.join([str(here), str(here.parent), os.environ.get("PYTHONPATH", "")])}
-    procs = [subprocess.Popen([sys.executable, str(script), str(tmp_path), mode], env={**env, "RANK": str(r)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for r in range(2)]
-    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
-    assert all(p.returncode == 0 for p in procs), "\n".join(outputs)
-    g0, g1 = (torch.load(tmp_path / f"grads{r}.pt") for r in range(2))
+    g0, g1 = run_two_ranks(DDP_WORKER, tmp_path, mode, timeout=120)
     for name in g0:
         assert g0[name].abs().sum() > 0, name
         assert torch.allclose(g0[name], g1[name]), name

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 import textattack_rift  # noqa: F401  (before transformers / textattack, as everywhere)
-from textattack_rift.bench.train_data import BenchData
 from textattack_rift.training.args import RiftArgs
 from textattack_rift.training.objectives import ProjectionHeads
 from textattack_rift.training.step import rift_training_loss, training_backward
@@ -17,19 +16,7 @@ from textattack_rift.training.store import WarmStartStore
 from textattack_rift.training.teacher import make_teacher
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="module")
-def data(tiny_bert_dir):
-    from transformers import AutoTokenizer
-
-    return BenchData(AutoTokenizer.from_pretrained(str(tiny_bert_dir)), "wordnet")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _classifier(tiny_bert_dir, dropout: float):
@@ -66,10 +53,10 @@ ARGS = {
 
 
 @pytest.mark.parametrize("name", sorted(ARGS))
-def test_two_pass_gradient_equals_the_one_graph_gradient(tiny_bert_dir, data, name):
+def test_two_pass_gradient_equals_the_one_graph_gradient(tiny_bert_dir, bench_data, name):
     """Dropout off, so both ways see the same network: same logs, same gradient on every parameter."""
     model = _classifier(tiny_bert_dir, dropout=0.0)
-    batch, _ = data.batch("train", 8, seed=3)
+    batch, _ = bench_data.batch("train", 8, seed=3)
     args = RiftArgs(**ARGS[name])
     teacher, heads = _parts(model, args)
     model.train()
@@ -93,10 +80,10 @@ def test_two_pass_gradient_equals_the_one_graph_gradient(tiny_bert_dir, data, na
     assert any(float(g.abs().sum()) > 0 for k, g in split.items() if k.startswith("ProjectionHeads")) == (args.gamma > 0)
 
 
-def test_the_clean_half_repeats_the_no_grad_pass_dropout_masks(tiny_bert_dir, data):
+def test_the_clean_half_repeats_the_no_grad_pass_dropout_masks(tiny_bert_dir, bench_data):
     """With dropout on, the fixed p(y|x) of the adversarial half is the clean half's own p(y|x)."""
     model = _classifier(tiny_bert_dir, dropout=0.3)
-    batch, _ = data.batch("train", 8, seed=4)
+    batch, _ = bench_data.batch("train", 8, seed=4)
     args = RiftArgs(**ARGS["rift"])
     teacher, heads = _parts(model, args)
     seen = []
@@ -118,8 +105,8 @@ def test_the_clean_half_repeats_the_no_grad_pass_dropout_masks(tiny_bert_dir, da
     assert not torch.allclose(eval_logits, clean)
 
 
-def test_same_seed_same_two_pass_step(tiny_bert_dir, data):
-    batch, _ = data.batch("train", 8, seed=5)
+def test_same_seed_same_two_pass_step(tiny_bert_dir, bench_data):
+    batch, _ = bench_data.batch("train", 8, seed=5)
     args = RiftArgs(**ARGS["rift"])
     results = []
     for _ in range(2):
@@ -134,9 +121,9 @@ def test_same_seed_same_two_pass_step(tiny_bert_dir, data):
         assert torch.equal(results[1][1][key], grad), key
 
 
-def test_free_adversary_step_still_taken_by_the_adversarial_half(tiny_bert_dir, data):
+def test_free_adversary_step_still_taken_by_the_adversarial_half(tiny_bert_dir, bench_data):
     model = _classifier(tiny_bert_dir, dropout=0.0)
-    batch, _ = data.batch("train", 8, seed=7)
+    batch, _ = bench_data.batch("train", 8, seed=7)
     stored = {}
     for free in (False, True):
         args = RiftArgs(gamma=0.0, adv_steps=2, adv_lr=0.05, adv_warm_start=True, adv_free=free)
@@ -149,9 +136,9 @@ def test_free_adversary_step_still_taken_by_the_adversarial_half(tiny_bert_dir, 
     assert 0 < float(moved.max()) <= 2 * 0.05 + 1e-2  # one sign step of adv_lr on the stored start
 
 
-def test_standard_fine_tuning_is_one_backward(tiny_bert_dir, data):
+def test_standard_fine_tuning_is_one_backward(tiny_bert_dir, bench_data):
     model = _classifier(tiny_bert_dir, dropout=0.0)
-    batch, _ = data.batch("train", 8, seed=8)
+    batch, _ = bench_data.batch("train", 8, seed=8)
     args = RiftArgs.preset("standard")
     model.train()
     loss, joint_logs = rift_training_loss(model, batch, args)
