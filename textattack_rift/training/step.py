@@ -1,7 +1,7 @@
 """One RIFT training step: adversary, forward passes, teacher pass, the objectives, and their backward.
 
 The trainer calls ``training_backward``, which back-propagates the step's loss itself, in two passes
-for the methods with an adversary (``two_pass_backward``): the adversarial half first, then the clean
+for the methods with an adversary (``_two_pass_backward``): the adversarial half first, then the clean
 half, so only one half's activations are alive at a time (peak memory about that of a plain step plus
 the frozen teacher, instead of a graph over clean and adversarial rows together). The gradient is
 exactly that of the one-graph loss: L's clean-side and adversarial-side partial gradients are computed
@@ -185,7 +185,7 @@ def training_backward(
     """Back-propagate ``scale`` * L of one batch into the parameters' ``.grad``; returns the logs.
 
     The logs are ``rift_training_loss``'s. Standard fine-tuning is one forward and one backward; the
-    methods with an adversary use ``two_pass_backward``; FreeLB++ runs its own K passes
+    methods with an adversary use ``_two_pass_backward``; FreeLB++ runs its own K passes
     (``freelb.freelb_backward``, with its own logs). ``autocast`` wraps the forward passes.
     """
     if args.uses_freelb:
@@ -197,24 +197,11 @@ def training_backward(
             loss, logs = rift_training_loss(model, batch, args, teacher=teacher)
         (loss * scale).backward()
         return logs
-    return two_pass_backward(
-        model, batch, args, heads=heads, teacher=teacher, store=store, generator=generator, scale=scale,
-        autocast=autocast,
-    )
+    return _two_pass_backward(model, batch, args, heads, teacher, store, generator, scale, autocast)
 
 
-def two_pass_backward(
-    model: nn.Module,
-    batch: RiftBatch,
-    args: RiftArgs,
-    *,
-    heads: nn.Module | None = None,
-    teacher: nn.Module | None = None,
-    store: WarmStartStore | None = None,
-    generator: torch.Generator | None = None,
-    scale: float = 1.0,
-    autocast: Callable[[], ContextManager] = contextlib.nullcontext,
-) -> dict[str, float]:
+def _two_pass_backward(model, batch: RiftBatch, args: RiftArgs, heads, teacher, store, generator, scale: float,
+                       autocast) -> dict[str, float]:
     """L's gradient in two backward passes, one half's activations alive at a time (module docstring).
 
     1. the adversary (as in ``rift_training_loss``), then p(y|x) from a no-grad clean pass;
