@@ -502,3 +502,12 @@ def test_freelb_under_distributed_data_parallel(tmp_path):
     for name in g0:
         assert torch.allclose(g0[name], g1[name]), name
     assert g0["bert.embeddings.word_embeddings.weight"].abs().sum() > 0
+
+
+def test_the_one_graph_loss_refuses_freelb(tiny_bert_dir, bench_data):
+    """TextAttack's training_step hook returns one loss tensor; FreeLB has none, so it says so (no silent CE)."""
+    from textattack_rift.training.step import rift_training_loss
+
+    batch, _ = bench_data.batch("train", 4, seed=1)
+    with pytest.raises(ValueError, match="use training_backward"):
+        rift_training_loss(_classifier(tiny_bert_dir), batch, RiftArgs.preset("freelb"))

@@ -133,6 +133,8 @@ def rift_training_loss(
     clean and adversarial accuracy (``clean_acc``, ``adv_acc``). Training uses ``training_backward``,
     which gives the same gradient at about a plain step's memory.
     """
+    if args.uses_freelb:
+        raise ValueError("FreeLB's K passes back-propagate themselves and have no one-graph loss: use training_backward")
     bare = unwrap_model(model)
     size = batch.input_ids.shape[0]
     if not args.uses_adversary:
