@@ -59,7 +59,7 @@ def write_plot(report: Mapping, target: str | os.PathLike) -> Path:
             ax.scatter(xs, [v if v is not None else float("nan") for v in seed_values], s=9, color="black", zorder=3)
         for bar, v in zip(bars, values):
             if v is not None:
-                ax.annotate(f"{v:.0f}", (bar.get_x() + bar.get_width() / 2, 1.0), ha="center", va="bottom",
+                ax.annotate(f"{v:.1f}", (bar.get_x() + bar.get_width() / 2, 1.0), ha="center", va="bottom",
                             fontsize=7, color="white")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, rotation=15)
