@@ -24,6 +24,8 @@ from gloo_ranks import run_two_ranks
 from textattack_rift.errors import RiftUserError
 from textattack_rift.training.args import PRESETS, RiftArgs
 from textattack_rift.training.freelb import ascent_step, delta_norms, freelb_backward, initial_delta
+from textattack_rift.training.step import make_store
+from textattack_rift.training.store import WarmStartStore
 
 TOL = 1e-5  # float32 rounding of a rescaled norm
 
@@ -214,6 +216,13 @@ def test_preset_defaults_are_textdefender_freelb_plus_plus():
     assert args.select_by == "ascc"  # selected like every other method
     assert RiftArgs().method == "rift" and RiftArgs.preset("standard").method == "standard"
     assert RiftArgs.from_dict({k: v for k, v in args.to_dict().items() if not k.startswith("freelb_")}) == args
+
+
+def test_a_shared_warm_start_setting_builds_no_store_for_freelb():
+    # A recipe's [training.rift_args] may turn the ASCC warm start on for every method; FreeLB++ never
+    # runs that adversary, so it must not hold (and checkpoint) a store.
+    assert make_store(RiftArgs.preset("freelb", adv_warm_start=True)) is None
+    assert isinstance(make_store(RiftArgs.preset("ascc", adv_warm_start=True)), WarmStartStore)
 
 
 @pytest.mark.parametrize(

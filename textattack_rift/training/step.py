@@ -66,8 +66,12 @@ class RiftBatch:
 
 
 def make_store(args: RiftArgs) -> WarmStartStore | None:
-    """The warm-start store ``args`` asks for (on disk under ``adv_store_dir`` if set), or None."""
-    if not args.adv_warm_start:
+    """The warm-start store ``args`` asks for (on disk under ``adv_store_dir`` if set), or None.
+
+    Methods that never run the ASCC adversary (standard fine-tuning, FreeLB++) get no store even when
+    a warm-start setting is shared with the other methods (a recipe's ``[training.rift_args]``).
+    """
+    if not args.adv_warm_start or not args.uses_adversary:
         return None
     return WarmStartStore(args.adv_store_dir)
 
