@@ -387,7 +387,9 @@ def test_report_files(tmp_path):
         {"label": "rift", "method": "rift", "outcomes": [], "train_summary": None},
     ]
     threat = {"synonyms": {"name": "wordnet", "size": 1234, "fingerprint": "abc"}, "fingerprint": "def"}
-    report = rp.build_report(recipe={"name": recipe.name, **recipe.to_dict()}, methods=methods, threat_model=threat)
+    sessions = [{"seconds": 90.0, "finished": False}, {"seconds": 30.0, "finished": True}]  # killed, then resumed
+    report = rp.build_report(recipe={"name": recipe.name, **recipe.to_dict()}, methods=methods, threat_model=threat,
+                             sessions=sessions)
     paths = rp.write_report(report, tmp_path / "out")
     saved = json.loads(paths["json"].read_text())
     assert saved["complete"] is False  # rift is neither trained nor evaluated
@@ -407,6 +409,9 @@ def test_report_files(tmp_path):
     assert "| standard | 75.0 [30.1, 95.4] | 50.0 [15.0, 85.0] | 50.0 [15.0, 85.0] | 25.0 [4.6, 69.9] | 12 s | 9 s |" in md
     assert "| rift * | – | – | – | – | – | 0 s |" in md
     assert "95% Wilson score interval" in md and "Exact McNemar test" in md
+    # the attack-time column sums the records; the wall time is the invocations' own
+    assert "| train time | attack time |" in md
+    assert "- Wall time: 2.0 min over 2 invocations of `textattack-rift run`" in md
     # per attack, not pooled: rift-pwws changed 2 of 10 words, pwws 1 of 5
     assert "| standard | rift-pwws | 33.3 (1/3) | – | 2.00 (20.0%) | 4 s |" in md
     assert "| standard | pwws | 33.3 (1/3) | – | 1.00 (20.0%) | 5 s |" in md

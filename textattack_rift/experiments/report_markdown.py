@@ -94,11 +94,12 @@ def _by_method(report: Mapping) -> list[tuple[str, list[Mapping]]]:
 # -- tables --------------------------------------------------------------------------------------
 def accuracy_table(report: Mapping) -> str:
     """One row per method (per method and seed with several seeds, then its ``mean ± sd``): clean,
-    each attack, all attacks (each ``value [95% interval]``), training and evaluation time."""
+    each attack, all attacks (each ``value [95% interval]``), training time and attack time (the attacks'
+    own seconds summed over the records: with parallel workers, more than the wall time)."""
     attacks = report["attacks"]
     multi = _multi_seed(report)
     head = ["method", *(["seed"] if multi else []), "clean %", *[f"{a} %" for a in attacks], "all attacks %",
-            "train time", "eval time"]
+            "train time", "attack time"]
     spread = {s["label"]: s for s in report.get("across_seeds") or []}
     body = []
     for label, rows in _by_method(report):
@@ -174,6 +175,16 @@ def _seeds_line(report: Mapping) -> str:
             f"{seeds.get('subset')}; attack seed {seeds.get('attack')}")
 
 
+def _wall_time_line(report: Mapping) -> list[str]:
+    """``- Wall time: ...`` summed over the invocations in ``sessions.json`` (none recorded: no line)."""
+    sessions = [s for s in report.get("sessions") or [] if isinstance(s.get("seconds"), (int, float))]
+    if not sessions:
+        return []
+    total = sum(float(s["seconds"]) for s in sessions)
+    parts = f" over {len(sessions)} invocations" if len(sessions) > 1 else ""
+    return [f"- Wall time: {total / 60:.1f} min{parts} of `textattack-rift run` (training, attacks and reports)"]
+
+
 def markdown_report(report: Mapping) -> str:
     recipe = report["recipe"]
     tm = report["threat_model"]
@@ -206,13 +217,16 @@ def markdown_report(report: Mapping) -> str:
         f"- Software: Python {sw['python']}, torch {sw['torch']}, transformers {sw['transformers']}, "
         f"datasets {sw.get('datasets')}, textattack {sw['textattack']}, textattack-rift {sw['textattack_rift']}",
         f"- Hardware: {hw['cpu']}, {hw['cpu_cores']} CPU cores, GPU: {gpus}",
+        *_wall_time_line(report),
         "",
         "## Accuracy",
         "",
         "Accuracy (%) over the subset; under an attack, an example counts when it is classified correctly and "
         "the attack does not flip it; \"all attacks\": not flipped by any of them. In brackets: the "
         f"{confidence} Wilson score interval of the accuracy over the subset's examples (a binomial interval: "
-        "how far another sample of this size could move the number; it does not cover the training seed)."
+        "how far another sample of this size could move the number; it does not cover the training seed). "
+        "Attack time: the attacks' own seconds summed over the records; with several evaluation workers "
+        "(`evaluation.parallel`) it exceeds the wall time, which the header gives."
         + (" With several training seeds, each method's rows are followed by the mean ± sample standard "
            "deviation of the per-seed accuracies (n - 1 in the denominator): the spread the seed causes."
            if multi else ""),
