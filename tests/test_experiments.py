@@ -387,7 +387,8 @@ def test_report_files(tmp_path):
         {"label": "rift", "method": "rift", "outcomes": [], "train_summary": None},
     ]
     threat = {"synonyms": {"name": "wordnet", "size": 1234, "fingerprint": "abc"}, "fingerprint": "def"}
-    sessions = [{"seconds": 90.0, "finished": False}, {"seconds": 30.0, "finished": True}]  # killed, then resumed
+    # killed, then resumed; a hand-edited entry without seconds is left out
+    sessions = [{"seconds": 90.0, "finished": False}, {"seconds": 30.0, "finished": True}, "junk", {"did": []}]
     report = rp.build_report(recipe={"name": recipe.name, **recipe.to_dict()}, methods=methods, threat_model=threat,
                              sessions=sessions)
     paths = rp.write_report(report, tmp_path / "out")

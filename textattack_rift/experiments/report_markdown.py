@@ -177,12 +177,13 @@ def _seeds_line(report: Mapping) -> str:
 
 def _wall_time_line(report: Mapping) -> list[str]:
     """``- Wall time: ...`` summed over the invocations in ``sessions.json`` (none recorded: no line)."""
-    sessions = [s for s in report.get("sessions") or [] if isinstance(s.get("seconds"), (int, float))]
+    sessions = [s for s in report.get("sessions") or []
+                if isinstance(s, Mapping) and isinstance(s.get("seconds"), (int, float))]
     if not sessions:
         return []
     total = sum(float(s["seconds"]) for s in sessions)
     parts = f" over {len(sessions)} invocations" if len(sessions) > 1 else ""
-    return [f"- Wall time: {total / 60:.1f} min{parts} of `textattack-rift run` (training, attacks and reports)"]
+    return [f"- Wall time: {total / 60:.1f} min{parts} of `textattack-rift run` (as recorded after each part)"]
 
 
 def markdown_report(report: Mapping) -> str:
