@@ -250,6 +250,21 @@ def test_bench_train_step_command_prints_the_table_and_writes_json(tiny_bert_dir
     assert code == 2 and "not a model directory" in capsys.readouterr().err
 
 
+def test_freelb_is_timed_and_left_out_of_the_adversary_strength(tiny_bert_dir, tmp_path, capsys):
+    from textattack_rift.integration.cli import main
+
+    out = tmp_path / "bench.json"
+    code = main(["bench", "train-step", "--model", str(tiny_bert_dir), "--variants", "freelb,short2-lr3", "--runs", "1",
+                 "--threads", "1", "--no-memory", "--visits", "2", "--finetune-steps", "1", "--val-examples", "8",
+                 "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(out.read_text())
+    rows = {row["name"]: row for row in result["rows"]}
+    assert list(rows) == ["plain", "plain@64", "short2-lr3", "freelb"]
+    assert rows["freelb"]["args"]["adversary"] == "freelb" and rows["freelb"]["seconds"] > 0
+    assert "kl_ratio" in rows["short2-lr3"] and "kl_ratio" not in rows["freelb"]  # no synonym adversary to rate
+
+
 def test_bf16_compare_times_each_variant_both_ways_against_the_fp32_plain_step(tiny_bert_dir, tmp_path, capsys):
     from textattack_rift.integration.cli import main
 

@@ -194,7 +194,8 @@ def measure_strength(
     log = log or (lambda message: None)
     if visits < 2:
         raise ValueError(f"strength needs at least 2 visits (the first is fresh for every variant), got {visits}")
-    adversarial = [v for v in variants if v.args is not None]
+    # FreeLB++ perturbs embeddings, not synonym weights: it has no ASCC adversary to measure.
+    adversarial = [v for v in variants if v.args is not None and not v.args.uses_freelb]
     ref_kind = "rift"
     if reference is None:
         released = [v.args for v in adversarial if v.kind == "released"]

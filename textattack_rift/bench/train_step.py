@@ -5,9 +5,9 @@ sentences with the threat model's candidates (``train_data``):
 
 - seconds per step (forward + backward + AdamW update) of each variant (``default_variants``): plain
   fine-tuning, our RIFT step (10 fresh adversary steps), gamma = 0 (ASCC adversarial training), the
-  released script's algorithm (``released_variant``), and the cheaper adversaries (warm start, free
-  step, fewer steps at a larger rate). All variants are timed in alternation in one process, after
-  ``warmup`` rounds (the first round is each warm-started example's first, fresh visit); the median of
+  released script's algorithm (``released_variant``), the cheaper adversaries (warm start, free step,
+  fewer steps at a larger rate) and FreeLB++ (``training.freelb``). All variants are timed in
+  alternation in one process, after ``warmup`` rounds (the first round is each warm-started example's first, fresh visit); the median of
   ``repeats`` is reported, with its ratio to the plain step on the same padding and to the plain step
   padded to the reference length (64 tokens, the issue's reference condition);
 - peak memory per variant, each in a fresh process (``memory_worker``): CUDA
@@ -126,6 +126,7 @@ def default_variants(adv_steps: int = 10, short_steps: int = 2, short_lr: float 
             f"short{short_steps}-lr1", "rift", f"{short_steps} fresh steps at Adam lr 1",
             RiftArgs(adv_steps=short_steps, adv_lr=1.0),
         ),
+        Variant("freelb", "rift", "FreeLB++, TextDefender's settings (K passes per batch)", RiftArgs.preset("freelb")),
     ]
 
 
